@@ -1,0 +1,115 @@
+/* The translator's front door: the only bt/ header vmm/ includes (besides
+ * the shared guest-state struct in bt/cpu.h). The translator instance is
+ * opaque; the monitor reaches devices and system state through bt_host. */
+#ifndef TPVM_BT_BT_H
+#define TPVM_BT_BT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bt/cpu.h"
+
+/* Callbacks into the monitor. All take the monitor's opaque pointer. */
+struct bt_host {
+    void *opaque;
+    /* port I/O; size is 1, 2 or 4 */
+    uint32_t (*io_in)(void *opaque, uint16_t port, unsigned size);
+    void (*io_out)(void *opaque, uint16_t port, unsigned size, uint32_t val);
+    /* guest-physical accesses that are not RAM (MMIO or open bus) */
+    uint32_t (*mmio_read)(void *opaque, uint32_t gpa, unsigned size);
+    void (*mmio_write)(void *opaque, uint32_t gpa, unsigned size, uint32_t val);
+    /* optional (NULL = not provided) */
+    void (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+    /* IN/OUT when CPL > IOPL: the TSS I/O bitmap decides */
+    bool (*io_allowed)(void *opaque, uint16_t port, unsigned size);
+    /* EFLAGS.IF went from 0 to 1: pending interrupts may now be taken */
+    void (*irq_window)(void *opaque);
+    /* load a segment register with descriptor checks (may fault) */
+    void (*load_seg)(void *opaque, int seg, uint16_t sel);
+};
+
+/* Why bt_run returned. */
+enum bt_exit {
+    BT_EXIT_REQUEST = 1, /* cpu->run was cleared (device, timer, signal) */
+    BT_EXIT_HLT,         /* guest executed HLT; cpu->eip is past it */
+    BT_EXIT_EXCEPTION,   /* cpu->exc_vector/exc_error set, eip at the fault */
+    BT_EXIT_INTERNAL,    /* translator could not go on (bug, code cache) */
+};
+
+struct bt_config {
+    size_t code_cache_size; /* bytes; 0 = default */
+    FILE *trace;            /* non-NULL: disassemble guest code as translated */
+};
+
+/* Counters, one X-macro list: --stats, JSON and perf/ all read it. */
+#define BT_STATS(X)                                                   \
+    X(blocks_translated, "guest blocks translated")                   \
+    X(insns_translated, "guest instructions translated")              \
+    X(code_bytes, "host code bytes emitted")                          \
+    X(cache_flushes, "code cache flushes (cache full)")               \
+    X(chain_links, "direct block exits chained")                      \
+    X(dispatch_lookups, "block lookups in the dispatcher")            \
+    X(jc_fills, "indirect-branch cache fills")                        \
+    X(tlb_fills, "soft-TLB fills")                                    \
+    X(tlb_flushes, "soft-TLB full flushes")                           \
+    X(tlb_page_flushes, "soft-TLB single-page flushes")               \
+    X(mmio_accesses, "accesses outside RAM")                          \
+    X(smc_invalidations, "blocks invalidated by self-modifying code") \
+    X(exits_to_loop, "exits from translated code to the run loop")    \
+    X(helper_calls, "helper calls from translated code")              \
+    X(string_ops, "string instructions executed by helper")           \
+    X(exceptions, "guest exceptions raised")
+
+struct bt_stats {
+#define X(name, desc) uint64_t name;
+    BT_STATS(X)
+#undef X
+};
+
+struct bt *bt_create(const struct bt_config *cfg);
+void bt_destroy(struct bt *bt);
+
+/* Power-on state of a flat 32-bit protected-mode CPU as QEMU's -kernel
+ * leaves it for Multiboot: CS/DS/ES/FS/GS/SS base 0, limit 4 GiB, CPL 0,
+ * CR0 = PE|ET, paging off, EFLAGS = 2, all other registers 0. */
+void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size);
+
+/* Bind a CPU to the translator; resets its TLB and branch cache. */
+void bt_attach(struct bt *bt, struct cpu *cpu, const struct bt_host *host);
+
+/* Run translated guest code from cpu->eip until something needs the
+ * monitor. Returns an enum bt_exit. */
+int bt_run(struct cpu *cpu);
+
+/* Async-signal safe: ask the running CPU to leave at its next block. */
+static inline void bt_request_exit(struct cpu *cpu)
+{
+    __atomic_store_n(&cpu->run, 0, __ATOMIC_RELEASE);
+}
+
+/* For monitor callbacks running inside bt_run: raise a guest exception
+ * at the current instruction (leaves bt_run with BT_EXIT_EXCEPTION). */
+_Noreturn void bt_guest_fault(struct cpu *cpu, int vector, uint32_t error,
+                              bool has_error);
+
+/* Soft-MMU maintenance, called when x86 rules say the TLB changes. */
+void bt_tlb_flush(struct cpu *cpu);
+void bt_tlb_flush_page(struct cpu *cpu, uint32_t linear);
+
+/* Guest memory was written behind the translator's back (loader, DMA). */
+void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len);
+
+/* Drop every translation (for instance when translation-relevant mode
+ * bits change). */
+void bt_flush_code(struct bt *bt);
+
+const struct bt_stats *bt_get_stats(const struct bt *bt);
+
+/* Disassemble one guest instruction with Capstone into buf (for crash
+ * reports). Returns the instruction length or 0. */
+int bt_disasm(const uint8_t *code, size_t avail, uint32_t eip, char *buf,
+              size_t bufsize);
+
+#endif

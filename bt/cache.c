@@ -1,0 +1,213 @@
+/* The code cache: block storage, lookup by (EIP, physical address, mode),
+ * direct-exit chaining, invalidation of the blocks on a written page, and
+ * the wholesale flush when the cache is full. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "bt/emit.h"
+#include "bt/internal.h"
+
+#define DEFAULT_CACHE_SIZE (64u << 20)
+#define HASH_BITS 16
+
+void cache_init(struct bt *bt)
+{
+    bt->cache_size = bt->cfg.code_cache_size ? bt->cfg.code_cache_size
+                                             : DEFAULT_CACHE_SIZE;
+    bt->cache = mmap(NULL, bt->cache_size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bt->cache == MAP_FAILED) {
+        perror("tpvm: mmap of the code cache");
+        exit(6);
+    }
+    /* A block needs at least ~64 bytes of host code. */
+    bt->max_blocks = bt->cache_size / 64;
+    bt->blocks = calloc(bt->max_blocks, sizeof *bt->blocks);
+    bt->hash_size = 1u << HASH_BITS;
+    bt->hash = calloc(bt->hash_size, sizeof *bt->hash);
+    if (!bt->blocks || !bt->hash) {
+        fprintf(stderr, "tpvm: out of memory for the code cache\n");
+        exit(6);
+    }
+}
+
+static size_t hash_of(uint32_t eip, uint32_t phys)
+{
+    uint32_t h = (eip * 0x9e3779b1u) ^ (phys >> 12);
+    return (h >> (32 - HASH_BITS)) & ((1u << HASH_BITS) - 1);
+}
+
+struct block *cache_lookup(struct bt *bt, uint32_t eip, uint32_t phys,
+                           uint32_t mode)
+{
+    for (struct block *b = bt->hash[hash_of(eip, phys)]; b; b = b->hash_next)
+        if (b->eip == eip && b->phys == phys && b->mode == mode)
+            return b;
+    return NULL;
+}
+
+struct block *cache_alloc_block(struct bt *bt)
+{
+    if (bt->n_blocks == bt->max_blocks)
+        return NULL;
+    struct block *b = &bt->blocks[bt->n_blocks++];
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+bool cache_page_has_code(struct bt *bt, uint32_t phys)
+{
+    uint32_t pg = phys >> 12;
+    return pg < bt->n_pages && bt->page_has_code[pg];
+}
+
+static void page_add(struct bt *bt, struct block *b, int which, uint32_t pg)
+{
+    if (pg >= bt->n_pages)
+        return;
+    b->page_next[which] = bt->page_blocks[pg];
+    bt->page_blocks[pg] = b;
+    if (bt->page_has_code[pg]++ == 0 && bt->cpu)
+        tlb_protect_code_page(bt->cpu, pg << 12);
+}
+
+void cache_insert(struct bt *bt, struct block *b)
+{
+    size_t h = hash_of(b->eip, b->phys);
+    b->hash_next = bt->hash[h];
+    bt->hash[h] = b;
+    b->valid = true;
+    page_add(bt, b, 0, b->phys >> 12);
+    if ((b->phys_last >> 12) != (b->phys >> 12))
+        page_add(bt, b, 1, b->phys_last >> 12);
+}
+
+void cache_chain(struct bt *bt, struct exit *from, struct block *to)
+{
+    if (from->target)
+        return;
+    patch_rel32(from->patch, to->code);
+    from->target = to;
+    from->next_in = to->incoming;
+    to->incoming = from;
+    bt->stats.chain_links++;
+}
+
+static uint32_t jc_index(uint32_t eip)
+{
+    return (eip >> JC_SHIFT) & (JC_SIZE - 1);
+}
+
+void cache_jc_clear(struct cpu *cpu)
+{
+    for (int u = 0; u < 2; u++)
+        for (unsigned i = 0; i < JC_SIZE; i++)
+            cpu->jc[u].tag[i] = 1;
+}
+
+void cache_jc_fill(struct cpu *cpu, struct block *b)
+{
+    int u = (b->mode & MODE_CPL3) != 0;
+    uint32_t i = jc_index(b->eip);
+    cpu->jc[u].tag[i] = -(int64_t)b->eip;
+    cpu->jc[u].code[i] = (uint64_t)(uintptr_t)b->code;
+}
+
+static void unlink_from(struct block *target, struct exit *ex)
+{
+    for (struct exit **pp = &target->incoming; *pp; pp = &(*pp)->next_in) {
+        if (*pp == ex) {
+            *pp = ex->next_in;
+            return;
+        }
+    }
+}
+
+static void page_remove(struct bt *bt, struct block *b, uint32_t pg)
+{
+    if (pg >= bt->n_pages)
+        return;
+    for (struct block **pp = &bt->page_blocks[pg]; *pp;) {
+        struct block *c = *pp;
+        int which = (c->phys >> 12) == pg ? 0 : 1;
+        if (c == b) {
+            *pp = c->page_next[which];
+            bt->page_has_code[pg]--;
+            return;
+        }
+        pp = &c->page_next[which];
+    }
+}
+
+static void invalidate_block(struct bt *bt, struct block *b)
+{
+    if (!b->valid)
+        return;
+    b->valid = false;
+    bt->stats.smc_invalidations++;
+    size_t h = hash_of(b->eip, b->phys);
+    for (struct block **pp = &bt->hash[h]; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == b) {
+            *pp = b->hash_next;
+            break;
+        }
+    }
+    /* Exits of other blocks that jump here go back to their stubs. */
+    for (struct exit *ex = b->incoming; ex; ex = ex->next_in) {
+        patch_rel32(ex->patch, ex->stub);
+        ex->target = NULL;
+    }
+    b->incoming = NULL;
+    for (int i = 0; i < b->n_exits; i++)
+        if (b->exits[i].target)
+            unlink_from(b->exits[i].target, &b->exits[i]);
+    if (bt->cpu) {
+        int u = (b->mode & MODE_CPL3) != 0;
+        uint32_t i = jc_index(b->eip);
+        if (bt->cpu->jc[u].code[i] == (uint64_t)(uintptr_t)b->code)
+            bt->cpu->jc[u].tag[i] = 1;
+    }
+    page_remove(bt, b, b->phys >> 12);
+    if ((b->phys_last >> 12) != (b->phys >> 12))
+        page_remove(bt, b, b->phys_last >> 12);
+}
+
+void cache_invalidate_page(struct bt *bt, uint32_t phys_page)
+{
+    uint32_t pg = phys_page >> 12;
+    if (pg >= bt->n_pages)
+        return;
+    while (bt->page_blocks[pg])
+        invalidate_block(bt, bt->page_blocks[pg]);
+}
+
+void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len)
+{
+    if (len == 0)
+        return;
+    uint64_t end = (uint64_t)gpa + len;
+    for (uint64_t a = gpa & ~0xfffull; a < end; a += 0x1000)
+        cache_invalidate_page(bt, (uint32_t)a);
+}
+
+void cache_flush(struct bt *bt)
+{
+    bt->n_blocks = 0;
+    memset(bt->hash, 0, bt->hash_size * sizeof *bt->hash);
+    if (bt->n_pages) {
+        memset(bt->page_blocks, 0, bt->n_pages * sizeof *bt->page_blocks);
+        memset(bt->page_has_code, 0, bt->n_pages * sizeof *bt->page_has_code);
+    }
+    bt->cache_ptr = bt->cache_blocks;
+    if (bt->cpu)
+        cache_jc_clear(bt->cpu);
+    bt->stats.cache_flushes++;
+    bt->flush_gen++;
+}
+
+void bt_flush_code(struct bt *bt)
+{
+    cache_flush(bt);
+}

@@ -1,0 +1,160 @@
+/* Guest IA-32 CPU state: the one struct shared by the translator (bt/) and
+ * the monitor (vmm/). Translated code reaches it through a host register,
+ * so the hot fields sit first and their offsets are taken with offsetof. */
+#ifndef TPVM_BT_CPU_H
+#define TPVM_BT_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_LDTR, S_TR, S_COUNT };
+
+/* EFLAGS bits. */
+#define FL_CF 0x0001u
+#define FL_PF 0x0004u
+#define FL_AF 0x0010u
+#define FL_ZF 0x0040u
+#define FL_SF 0x0080u
+#define FL_TF 0x0100u
+#define FL_IF 0x0200u
+#define FL_DF 0x0400u
+#define FL_OF 0x0800u
+#define FL_IOPL 0x3000u
+#define FL_NT 0x4000u
+#define FL_RF 0x10000u
+#define FL_VM 0x20000u
+#define FL_AC 0x40000u
+#define FL_ID 0x200000u
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* CR0 / CR4 bits that matter to translation and paging. */
+#define CR0_PE 0x00000001u
+#define CR0_MP 0x00000002u
+#define CR0_EM 0x00000004u
+#define CR0_TS 0x00000008u
+#define CR0_ET 0x00000010u
+#define CR0_NE 0x00000020u
+#define CR0_WP 0x00010000u
+#define CR0_AM 0x00040000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+#define CR4_VME 0x0001u
+#define CR4_PVI 0x0002u
+#define CR4_TSD 0x0004u
+#define CR4_DE 0x0008u
+#define CR4_PSE 0x0010u
+#define CR4_PAE 0x0020u
+#define CR4_PGE 0x0080u
+#define CR4_OSFXSR 0x0200u
+#define CR4_OSXMMEXCPT 0x0400u
+
+/* Exception vectors. */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+    EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+    EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+};
+
+/* Soft TLB: direct mapped, indexed by linear page number & TLB_MASK.
+ * Tags hold the *negated* page number (or TLB_TAG_INVALID) so translated
+ * code can compare without touching host EFLAGS (lea + jrcxz); see
+ * bt/emit_mem.c for the probe sequence. addend = host pointer - linear. */
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_MASK (TLB_SIZE - 1)
+#define TLB_TAG_INVALID 0x00100000u /* never the negation of a 20-bit page */
+
+/* Indirect-branch cache: guest EIP -> host code, probed inline. */
+#define JC_BITS 12
+#define JC_SIZE (1u << JC_BITS)
+#define JC_SHIFT 1 /* index = (eip >> JC_SHIFT) & (JC_SIZE - 1), via pext */
+
+struct seg {
+    uint32_t base;
+    uint32_t limit;    /* byte granular, already scaled by G */
+    uint32_t attr;     /* descriptor bits 40..55 (type, S, DPL, P, AVL, D/B, G) >> 8 */
+    uint16_t sel;
+    uint16_t pad;
+};
+
+struct dtr {
+    uint32_t base;
+    uint32_t limit;
+};
+
+/* x87/SSE state in FXSAVE layout, kept by the host FPU format. */
+struct fpu_state {
+    uint8_t fx[512] __attribute__((aligned(16)));
+};
+
+struct bt_host;  /* callbacks into the monitor, bt/bt.h */
+struct bt;       /* the translator instance, opaque */
+
+struct cpu {
+    /* ---- hot: touched by translated code ---- */
+    uint32_t run;                  /* 0 = leave translated code at next block entry */
+    uint32_t pad0;
+    struct tlb {
+        int32_t rtag[TLB_SIZE];    /* -(page) for readable entries */
+        int32_t wtag[TLB_SIZE];    /* -(page) for writable, dirty, code-free */
+        uint64_t addend[TLB_SIZE]; /* host - linear */
+    } tlb[2];                      /* [0] supervisor accesses, [1] CPL 3 */
+    struct jc {
+        int64_t tag[JC_SIZE];      /* -(eip), or 1 when empty */
+        uint64_t code[JC_SIZE];    /* host entry of that block */
+    } jc[2];                       /* [0] CPL 0-2 blocks, [1] CPL 3 blocks */
+
+    /* guest registers; live in host registers while translated code runs */
+    uint32_t regs[8];
+    uint32_t eip;
+    uint32_t eflags;               /* full image, authoritative outside bt_run() */
+    uint32_t df;                   /* bt/ internal: DF as 0/1 while code runs */
+
+    /* ---- system state ---- */
+    struct seg seg[S_COUNT];
+    struct dtr gdtr, idtr;
+    uint32_t cr0, cr2, cr3, cr4;
+    uint32_t dr[8];
+    uint32_t cpl;
+    uint32_t a20_mask;             /* 0xffffffff or ~0x100000 */
+    uint64_t tsc_offset;
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint32_t inhibit_irq;          /* STI / MOV SS shadow: one instruction */
+    uint64_t apic_base;
+    struct fpu_state fpu;
+
+    /* ---- where translated code and helpers leave to ---- */
+    jmp_buf exit_jmp;
+    int exit_reason;               /* enum bt_exit */
+    int exc_vector;                /* pending exception, -1 if none */
+    uint32_t exc_error;            /* error code, if the vector takes one */
+    bool exc_has_error;
+    bool exc_soft;                 /* INT n / INT3 / INTO: eip is past it */
+    uint32_t exc_eip;              /* EIP of the instruction that raised it */
+    uint64_t host_rsp;             /* host stack at block entry (for helpers) */
+
+    /* ---- bt/ scratch ---- */
+    uint64_t chain_from;           /* struct exit * of the direct exit taken */
+    uint32_t smc_hit;              /* a write invalidated translated code */
+    uint32_t bounce_pending;       /* slow path handed out the bounce buffer */
+    uint32_t bounce_lin, bounce_acc;
+    uint8_t bounce[16];
+    uint64_t save_r8;              /* translated-code scratch across C calls */
+    uint64_t helper_fn;
+    uint32_t helper_arg, helper_next;
+    uint32_t slow_lin, slow_acc;
+    uint32_t pext_jc_mask;
+    uint64_t n_helper_calls;         /* branch-cache index bits, for pext */
+
+    /* guest physical memory (RAM only; everything else is dispatched) */
+    uint8_t *ram;
+    uint32_t ram_size;
+
+    const struct bt_host *host;
+    struct bt *bt;
+};
+
+#endif

@@ -1,0 +1,46 @@
+/* Host x86-64 code emission through the Zydis encoder, with a memo of
+ * encoded requests so that repeated sequences cost a hash, not an encode. */
+#ifndef TPVM_BT_EMIT_H
+#define TPVM_BT_EMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <Zydis/Zydis.h>
+
+struct emit {
+    uint8_t *start, *p, *end;
+    bool full;   /* ran out of room: the caller flushes and retries */
+    bool failed; /* the encoder refused a request: a translator bug */
+    char failed_what[96];
+};
+
+typedef ZydisEncoderOperand eop;
+
+eop R(ZydisRegister r);
+eop I(int64_t v);
+/* [base + index*scale + disp], size in bytes (0 for lea-style) */
+eop M(ZydisRegister base, ZydisRegister index, uint8_t scale, int64_t disp,
+      uint16_t size);
+/* [r15 + off]: a field of struct cpu */
+eop MC(int64_t off, uint16_t size);
+
+void emit_init(struct emit *e, uint8_t *p, uint8_t *end);
+/* Encode mnemonic with n operands (eop by value). */
+void E(struct emit *e, ZydisMnemonic m, int n, ...);
+/* Encode a full request (prefixes, hints); memoized. */
+void E_req(struct emit *e, ZydisEncoderRequest *req);
+/* Relative branch to an absolute target; width 8 or 32. Returns the
+ * address just past the instruction (rel field ends there). */
+uint8_t *E_branch(struct emit *e, ZydisMnemonic m, const void *target,
+                  ZydisBranchWidth w);
+/* call/jmp to a host function anywhere (via r11 if out of rel32 range) */
+void E_call_abs(struct emit *e, const void *fn);
+void E_jmp_abs(struct emit *e, const void *fn);
+void E_bytes(struct emit *e, const void *bytes, unsigned n);
+
+/* Retarget the rel32 that ends at field_end to target. */
+void patch_rel32(uint8_t *field_end, const void *target);
+void patch_rel8(uint8_t *field_end, const void *target);
+
+#endif

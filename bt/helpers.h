@@ -1,0 +1,50 @@
+/* C helpers called from translated code for the rare and the complex.
+ * All share one signature: the guest state is synced into struct cpu
+ * (regs, eflags, eip = this instruction) before the call and reloaded
+ * after it; arg packs operand details (HA_* in bt/xlate.h); next is the
+ * EIP of the following instruction. A helper leaves the block only
+ * through bt_raise or bt_leave. */
+#ifndef TPVM_BT_HELPERS_H
+#define TPVM_BT_HELPERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cpu;
+
+#define HELPER(name) void name(struct cpu *cpu, uint32_t arg, uint32_t next)
+
+HELPER(helper_raise_ud);
+HELPER(helper_div);
+HELPER(helper_bcd);
+HELPER(helper_string);
+HELPER(helper_cpuid);
+HELPER(helper_hlt);
+HELPER(helper_io);
+HELPER(helper_int);
+HELPER(helper_pushf);
+HELPER(helper_popf);
+HELPER(helper_pusha);
+HELPER(helper_popa);
+HELPER(helper_enter);
+HELPER(helper_pop_sreg);
+HELPER(helper_sys);
+HELPER(helper_cli_sti);
+
+/* helper_bcd operations (HA_X) */
+enum { BCD_AAA, BCD_AAS, BCD_DAA, BCD_DAS, BCD_AAM, BCD_AAD };
+/* helper_string operations (HA_X bits 0-3), rep kinds (bits 4-5) */
+enum { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS, STR_INS, STR_OUTS };
+enum { REP_NONE = 0, REP_REP = 1, REP_REPE = 2, REP_REPNE = 3 };
+/* helper_int kinds */
+enum { INT_N, INT_3, INT_O };
+
+/* Read an r/m operand described by HA_ bits. */
+uint32_t helper_operand(struct cpu *cpu, uint32_t arg);
+/* Write a general register of the given size (1, 2, 4; high8 for AH..) */
+void helper_set_reg(struct cpu *cpu, int reg, unsigned size, bool high8,
+                    uint32_t val);
+/* Parity flag of the low byte. */
+uint32_t parity_flag(uint32_t v);
+
+#endif

@@ -1,0 +1,224 @@
+/* Helpers for the remaining user-level instructions that need C: CPUID,
+ * HLT, port I/O, INT n / INT3 / INTO, PUSHF/POPF, PUSHA/POPA, ENTER, and
+ * the #UD raised for what tpvm does not translate. Privilege checks that
+ * depend on CPL and IOPL live here too, so the monitor sees only events
+ * that really happen. */
+#include <string.h>
+
+#include "bt/helpers.h"
+#include "bt/internal.h"
+#include "bt/xlate.h"
+
+HELPER(helper_raise_ud)
+{
+    (void)arg;
+    (void)next;
+    bt_raise(cpu, EXC_UD, 0, false);
+}
+
+HELPER(helper_cpuid)
+{
+    (void)arg;
+    (void)next;
+    uint32_t out[4] = {0, 0, 0, 0};
+    uint32_t leaf = cpu->regs[R_EAX], sub = cpu->regs[R_ECX];
+    if (cpu->host && cpu->host->cpuid)
+        cpu->host->cpuid(cpu->host->opaque, leaf, sub, out);
+    cpu->regs[R_EAX] = out[0];
+    cpu->regs[R_EBX] = out[1];
+    cpu->regs[R_ECX] = out[2];
+    cpu->regs[R_EDX] = out[3];
+}
+
+static bool io_allowed(const struct cpu *cpu)
+{
+    uint32_t iopl = (cpu->eflags & FL_IOPL) >> 12;
+    return cpu->cpl <= iopl;
+}
+
+HELPER(helper_hlt)
+{
+    (void)arg;
+    if (cpu->cpl != 0)
+        bt_raise(cpu, EXC_GP, 0, true);
+    cpu->eip = next;
+    bt_leave(cpu, BT_EXIT_HLT);
+}
+
+/* arg: size, HA_X(1) = IN (else OUT), HA_X(2) = port in bits 24..31 is
+ * an immediate (else DX) */
+HELPER(helper_io)
+{
+    (void)next;
+    unsigned size = arg & 0xffu;
+    bool is_in = arg & HA_X(1);
+    uint16_t port = (arg & HA_X(2)) ? (uint16_t)((arg >> 24) & 0xffu)
+                                    : (uint16_t)(cpu->regs[R_EDX] & 0xffffu);
+    if (!io_allowed(cpu) && !(cpu->host->io_allowed &&
+                              cpu->host->io_allowed(cpu->host->opaque, port, size)))
+        bt_raise(cpu, EXC_GP, 0, true);
+    if (is_in) {
+        uint32_t v = cpu->host->io_in(cpu->host->opaque, port, size);
+        helper_set_reg(cpu, R_EAX, size, false, v);
+    } else {
+        cpu->host->io_out(cpu->host->opaque, port, size, cpu->regs[R_EAX]);
+    }
+    /* a device may have asked the CPU to stop (debug exit, interrupt) */
+}
+
+/* Software interrupts leave to the monitor, which delivers them through
+ * the IDT; the return address is the next instruction. */
+HELPER(helper_int)
+{
+    unsigned kind = (arg >> 20) & 0xfu;
+    int vector = (int)((arg >> 24) & 0xffu);
+    if (kind == INT_O) {
+        if (!(cpu->eflags & FL_OF))
+            return;
+        vector = EXC_OF;
+    } else if (kind == INT_3) {
+        vector = EXC_BP;
+    }
+    cpu->exc_vector = vector;
+    cpu->exc_error = 0;
+    cpu->exc_has_error = false;
+    cpu->exc_soft = true;
+    cpu->exc_eip = cpu->eip;
+    cpu->eip = next;
+    cpu->bt->stats.exceptions++;
+    bt_leave(cpu, BT_EXIT_EXCEPTION);
+}
+
+static void push(struct cpu *cpu, unsigned size, uint32_t v)
+{
+    uint32_t esp = cpu->regs[R_ESP] - size;
+    mmu_write(cpu, cpu->seg[S_SS].base + esp, size, v);
+    cpu->regs[R_ESP] = esp;
+}
+
+static uint32_t pop(struct cpu *cpu, unsigned size)
+{
+    uint32_t v = mmu_read(cpu, cpu->seg[S_SS].base + cpu->regs[R_ESP], size);
+    cpu->regs[R_ESP] += size;
+    return v;
+}
+
+HELPER(helper_pushf)
+{
+    (void)next;
+    unsigned size = arg & 0xffu;
+    /* VM and RF read as 0 in the pushed image */
+    uint32_t v = (cpu->eflags & ~(FL_VM | FL_RF)) | 2u;
+    push(cpu, size, v);
+}
+
+HELPER(helper_popf)
+{
+    (void)next;
+    unsigned size = arg & 0xffu;
+    uint32_t v = pop(cpu, size);
+    uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_AC | FL_ID;
+    uint32_t iopl = (cpu->eflags & FL_IOPL) >> 12;
+    if (cpu->cpl == 0)
+        mask |= FL_IOPL;
+    if (cpu->cpl <= iopl)
+        mask |= FL_IF;
+    if (size == 2)
+        mask &= 0xffffu;
+    uint32_t old = cpu->eflags;
+    cpu->eflags = (old & ~mask) | (v & mask) | 2u;
+    if (!(old & FL_IF) && (cpu->eflags & FL_IF) && cpu->host &&
+        cpu->host->irq_window)
+        cpu->host->irq_window(cpu->host->opaque);
+}
+
+HELPER(helper_pusha)
+{
+    (void)next;
+    unsigned size = arg & 0xffu;
+    uint32_t r[8];
+    memcpy(r, cpu->regs, sizeof r);
+    uint32_t esp = r[R_ESP];
+    /* check the whole frame first so a fault changes nothing */
+    uint32_t base = cpu->seg[S_SS].base;
+    mmu_translate(cpu, base + esp - size, ACC_WRITE | size);
+    mmu_translate(cpu, base + esp - 8 * size, ACC_WRITE | size);
+    for (int i = 0; i < 8; i++)
+        push(cpu, size, i == R_ESP ? esp : r[i]);
+}
+
+HELPER(helper_popa)
+{
+    (void)next;
+    unsigned size = arg & 0xffu;
+    uint32_t base = cpu->seg[S_SS].base, esp = cpu->regs[R_ESP];
+    uint32_t v[8];
+    for (int i = 7; i >= 0; i--)
+        v[i] = mmu_read(cpu, base + esp + (uint32_t)(7 - i) * size, size);
+    for (int i = 0; i < 8; i++)
+        if (i != R_ESP)
+            helper_set_reg(cpu, i, size, false, v[i]);
+    cpu->regs[R_ESP] = esp + 8 * size;
+}
+
+/* ENTER imm16, imm8: arg = size | HA_X(level) | alloc << 8 in bits 8..? */
+HELPER(helper_enter)
+{
+    (void)next;
+    unsigned size = arg & 0xfu;
+    unsigned level = (arg >> 4) & 0x1fu;
+    uint32_t alloc = arg >> 16;
+    uint32_t base = cpu->seg[S_SS].base;
+    uint32_t esp = cpu->regs[R_ESP], ebp = cpu->regs[R_EBP];
+    /* compute everything on copies; commit at the end */
+    uint32_t sp = esp - size;
+    mmu_write(cpu, base + sp, size, ebp);
+    uint32_t frame = sp;
+    for (unsigned i = 1; i < level; i++) {
+        ebp -= size;
+        uint32_t v = mmu_read(cpu, base + ebp, size);
+        sp -= size;
+        mmu_write(cpu, base + sp, size, v);
+    }
+    if (level > 0) {
+        sp -= size;
+        mmu_write(cpu, base + sp, size, frame);
+    }
+    sp -= alloc;
+    /* the new stack top must be writable, as the SDM checks */
+    if (alloc)
+        mmu_translate(cpu, base + sp, ACC_WRITE | 1);
+    helper_set_reg(cpu, R_EBP, size, false, frame);
+    cpu->regs[R_ESP] = sp;
+}
+
+HELPER(helper_pop_sreg)
+{
+    (void)next;
+    unsigned size = arg & 0xffu;
+    int seg = (int)((arg >> 20) & 0xfu);
+    uint32_t v = mmu_read(cpu, cpu->seg[S_SS].base + cpu->regs[R_ESP], size);
+    if (!cpu->host || !cpu->host->load_seg)
+        bt_raise(cpu, EXC_UD, 0, false);
+    cpu->host->load_seg(cpu->host->opaque, seg, (uint16_t)v);
+    cpu->regs[R_ESP] += size;
+}
+
+/* CLI/STI: arg HA_X(1) = STI. Allowed when CPL <= IOPL. STI delays
+ * interrupts by one instruction (the shadow). */
+HELPER(helper_cli_sti)
+{
+    (void)next;
+    if (!io_allowed(cpu))
+        bt_raise(cpu, EXC_GP, 0, true);
+    if (arg & HA_X(1)) {
+        if (!(cpu->eflags & FL_IF)) {
+            cpu->eflags |= FL_IF;
+            cpu->inhibit_irq = 1;
+            if (cpu->host && cpu->host->irq_window)
+                cpu->host->irq_window(cpu->host->opaque);
+        }
+    } else {
+        cpu->eflags &= ~FL_IF;
+    }
+}

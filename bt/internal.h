@@ -1,0 +1,142 @@
+/* Private layout of the translator: blocks, exits, the code cache and the
+ * register convention of translated code. Only bt/ includes this. */
+#ifndef TPVM_BT_INTERNAL_H
+#define TPVM_BT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt/bt.h"
+#include "bt/runtime.h"
+
+/*
+ * Register convention inside translated code (host x86-64):
+ *   guest EAX EDX EBX EBP ESI EDI live in host rax rdx rbx rbp rsi rdi,
+ *   guest ECX lives in r12 and guest ESP in r14, so that host rcx is free
+ *   for the flag-free compares (lea + jrcxz) of the TLB probe, the branch
+ *   cache and the exit check, and rsp stays the host stack.
+ *   r15 = struct cpu *, r13 = 12 (shift count for shrx), r8 = branch-cache
+ *   index mask for pext. rcx r9 r10 r11 are scratch.
+ *   Guest arithmetic flags live in host EFLAGS, across chained blocks too;
+ *   nothing on a fast path touches host EFLAGS. Guest DF lives in
+ *   cpu->eflags (host DF stays clear for C).
+ *   Host rsp is 16-byte aligned in translated code.
+ */
+
+#define BT_MAX_BLOCK_INSNS 64
+#define BT_MAX_EXITS 4
+
+struct block;
+
+/* One direct exit of a block: a patchable jmp/jcc rel32. */
+struct exit {
+    uint8_t *patch;        /* address of the rel32 field */
+    uint8_t *stub;         /* out-of-line stub that leaves to the dispatcher */
+    uint32_t target_eip;
+    struct block *target;  /* chained block, or NULL */
+    struct exit *next_in;  /* next exit chained into the same target */
+    struct block *owner;
+};
+
+struct block {
+    uint32_t eip;          /* guest linear start */
+    uint32_t phys;         /* guest physical of eip */
+    uint32_t phys_last;    /* physical page of the last byte, may differ */
+    uint32_t mode;         /* translation-relevant mode bits (see bt_mode) */
+    uint32_t guest_len;    /* guest bytes covered */
+    uint8_t *code;         /* host entry point */
+    uint32_t code_len;
+    uint32_t n_insns;
+    bool valid;
+    struct exit exits[BT_MAX_EXITS];
+    int n_exits;
+    struct exit *incoming; /* exits of other blocks chained to this one */
+    struct block *hash_next;
+    struct block *page_next[2]; /* per physical page lists (first, last page) */
+};
+
+/* Mode bits a block is translated under. */
+#define MODE_PAGING 0x1u
+#define MODE_FLAT 0x2u   /* CS/DS/ES/SS base 0, limit 4 GiB */
+#define MODE_CPL3 0x4u
+
+struct bt {
+    struct bt_config cfg;
+    struct cpu *cpu;
+    struct bt_stats stats;
+
+    /* code cache */
+    uint8_t *cache;
+    size_t cache_size;
+    uint8_t *cache_ptr;    /* next free byte */
+    uint8_t *cache_blocks; /* first byte after the runtime stubs */
+
+    /* fixed routines, emitted at the start of the cache (runtime.c) */
+    struct runtime rt;
+
+    /* blocks */
+    struct block *blocks;
+    size_t n_blocks, max_blocks;
+    struct block **hash;
+    size_t hash_size;
+    struct block **page_blocks; /* per physical page of RAM: blocks on it */
+    uint32_t *page_has_code;    /* per physical page: blocks translated on it */
+    uint32_t n_pages;
+
+    struct tctx *tctx; /* translation scratch */
+    uint64_t flush_gen; /* bumped by every cache flush */
+    void *decoder; /* ZydisDecoder */
+    void *capstone; /* csh, only when tracing */
+};
+
+/* Access descriptor passed to the slow path (r9d). */
+#define ACC_SIZE_MASK 0xffu
+#define ACC_WRITE 0x100u    /* the instruction writes */
+#define ACC_READ 0x200u     /* the instruction reads */
+#define ACC_FETCH 0x400u
+
+/* cache.c */
+void cache_init(struct bt *bt);
+struct block *cache_lookup(struct bt *bt, uint32_t eip, uint32_t phys,
+                           uint32_t mode);
+struct block *cache_alloc_block(struct bt *bt);
+void cache_insert(struct bt *bt, struct block *b);
+void cache_chain(struct bt *bt, struct exit *from, struct block *to);
+void cache_invalidate_page(struct bt *bt, uint32_t phys_page);
+void cache_flush(struct bt *bt);
+bool cache_page_has_code(struct bt *bt, uint32_t phys);
+void cache_jc_clear(struct cpu *cpu);
+void cache_jc_fill(struct cpu *cpu, struct block *b);
+
+/* runtime.c */
+void runtime_emit(struct bt *bt);
+
+/* translate.c: translate the block at cpu->eip; NULL if out of space. */
+struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
+                              uint32_t mode);
+
+/* softmmu.c */
+uint32_t bt_mode(const struct cpu *cpu);
+/* Translate a linear address for an access from C; raises #PF on failure. */
+uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc);
+/* C-side guest memory accessors used by helpers (raise guest faults). */
+uint32_t mmu_read(struct cpu *cpu, uint32_t lin, unsigned size);
+void mmu_write(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val);
+/* Host pointer for [lin, lin+len) when it is one RAM page run, else NULL. */
+uint8_t *mmu_host_ptr(struct cpu *cpu, uint32_t lin, uint32_t len,
+                      unsigned acc);
+/* Called by translated code on a TLB miss; returns the host pointer. */
+uint8_t *mmu_slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc);
+void mmu_slow_post(struct cpu *cpu);
+/* Fetch code bytes for the translator; returns bytes read (0 on fault). */
+void tlb_protect_code_page(struct cpu *cpu, uint32_t phys_page);
+size_t mmu_fetch_code(struct cpu *cpu, uint32_t lin, uint8_t *buf,
+                      size_t len, uint32_t *phys_out);
+
+/* exceptions: leave translated code to the run loop. */
+_Noreturn void bt_raise(struct cpu *cpu, int vector, uint32_t error,
+                        bool has_error);
+_Noreturn void bt_leave(struct cpu *cpu, int reason);
+
+#endif

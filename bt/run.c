@@ -1,0 +1,214 @@
+/* The translator's run loop: find or translate the block at EIP, enter
+ * translated code, and on its way back chain the exit it took, fill the
+ * branch cache, or return to the monitor. Exceptions and other exits
+ * raised from C leave through one longjmp to here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <Zydis/Zydis.h>
+
+#include "bt/internal.h"
+#include "bt/xlate.h"
+
+typedef int (*enter_fn)(struct cpu *cpu, void *code);
+
+struct bt *bt_create(const struct bt_config *cfg)
+{
+    struct bt *bt = calloc(1, sizeof *bt);
+    ZydisDecoder *dec = calloc(1, sizeof *dec);
+    bt->tctx = calloc(1, sizeof *bt->tctx);
+    if (!bt || !dec || !bt->tctx) {
+        fprintf(stderr, "tpvm: out of memory\n");
+        exit(6);
+    }
+    if (cfg)
+        bt->cfg = *cfg;
+    ZydisDecoderInit(dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+    bt->decoder = dec;
+    cache_init(bt);
+    runtime_emit(bt);
+    return bt;
+}
+
+void bt_destroy(struct bt *bt)
+{
+    if (!bt)
+        return;
+    free(bt->blocks);
+    free(bt->hash);
+    free(bt->page_blocks);
+    free(bt->page_has_code);
+    free(bt->tctx);
+    free(bt->decoder);
+    free(bt);
+}
+
+void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size)
+{
+    const struct bt_host *host = cpu->host;
+    struct bt *bt = cpu->bt;
+    memset(cpu, 0, sizeof *cpu);
+    cpu->host = host;
+    cpu->bt = bt;
+    cpu->ram = ram;
+    cpu->ram_size = ram_size;
+    cpu->run = 1;
+    cpu->eflags = 2;
+    cpu->cr0 = CR0_PE | CR0_ET;
+    cpu->a20_mask = 0xffffffffu;
+    cpu->exc_vector = -1;
+    cpu->pext_jc_mask = (JC_SIZE - 1) << JC_SHIFT;
+    for (int s = 0; s < S_LDTR; s++) {
+        cpu->seg[s].base = 0;
+        cpu->seg[s].limit = 0xffffffffu;
+        /* present, S=1, DPL 0, G=1, D/B=1; code for CS, data otherwise */
+        cpu->seg[s].attr = (s == S_CS ? 0x9b : 0x93) | 0xc000;
+        cpu->seg[s].sel = s == S_CS ? 0x10 : 0x18;
+    }
+    cpu->seg[S_LDTR].attr = 0x82;
+    cpu->seg[S_TR].attr = 0x8b;
+    for (int u = 0; u < 2; u++)
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            cpu->tlb[u].rtag[i] = cpu->tlb[u].wtag[i] = (int32_t)TLB_TAG_INVALID;
+    cache_jc_clear(cpu);
+}
+
+void bt_attach(struct bt *bt, struct cpu *cpu, const struct bt_host *host)
+{
+    bt->cpu = cpu;
+    cpu->bt = bt;
+    cpu->host = host;
+    cpu->pext_jc_mask = (JC_SIZE - 1) << JC_SHIFT;
+    bt->n_pages = (cpu->ram_size + 0xfffu) >> 12;
+    free(bt->page_blocks);
+    free(bt->page_has_code);
+    bt->page_blocks = calloc(bt->n_pages ? bt->n_pages : 1, sizeof *bt->page_blocks);
+    bt->page_has_code = calloc(bt->n_pages ? bt->n_pages : 1, sizeof *bt->page_has_code);
+    if (!bt->page_blocks || !bt->page_has_code) {
+        fprintf(stderr, "tpvm: out of memory\n");
+        exit(6);
+    }
+    cache_flush(bt);
+    bt->stats.cache_flushes = 0;
+    bt_tlb_flush(cpu);
+    bt->stats.tlb_flushes = 0;
+}
+
+const struct bt_stats *bt_get_stats(const struct bt *bt)
+{
+    struct bt *m = (struct bt *)bt;
+    if (m->cpu)
+        m->stats.helper_calls = m->cpu->n_helper_calls;
+    return &bt->stats;
+}
+
+_Noreturn void bt_leave(struct cpu *cpu, int reason)
+{
+    cpu->exit_reason = reason;
+    longjmp(cpu->exit_jmp, 1);
+}
+
+_Noreturn void bt_raise(struct cpu *cpu, int vector, uint32_t error,
+                        bool has_error)
+{
+    cpu->exc_vector = vector;
+    cpu->exc_error = error;
+    cpu->exc_has_error = has_error;
+    cpu->exc_soft = false;
+    cpu->exc_eip = cpu->eip;
+    if (cpu->bt)
+        cpu->bt->stats.exceptions++;
+    bt_leave(cpu, BT_EXIT_EXCEPTION);
+}
+
+_Noreturn void bt_guest_fault(struct cpu *cpu, int vector, uint32_t error,
+                              bool has_error)
+{
+    bt_raise(cpu, vector, error, has_error);
+}
+
+/* Physical address of the code at eip, through the TLB when it hits. */
+static uint32_t code_phys(struct cpu *cpu, uint32_t eip)
+{
+    if (!(cpu->cr0 & CR0_PG))
+        return eip & cpu->a20_mask;
+    int u = cpu->cpl == 3;
+    uint32_t page = eip >> 12, idx = page & TLB_MASK;
+    if (cpu->tlb[u].rtag[idx] == -(int32_t)page) {
+        uint8_t *host = (uint8_t *)(uintptr_t)(cpu->tlb[u].addend[idx] + eip);
+        return (uint32_t)(host - cpu->ram);
+    }
+    return mmu_translate(cpu, eip, ACC_FETCH | ACC_READ | 1);
+}
+
+static struct block *find_block(struct bt *bt, struct cpu *cpu)
+{
+    uint32_t eip = cpu->eip;
+    uint32_t mode = bt_mode(cpu);
+    uint32_t phys = code_phys(cpu, eip);
+    bt->stats.dispatch_lookups++;
+    struct block *b = cache_lookup(bt, eip, phys, mode);
+    if (b)
+        return b;
+    b = translate_block(bt, eip, phys, mode);
+    if (!b) {
+        cache_flush(bt);
+        b = translate_block(bt, eip, phys, mode);
+        if (!b) {
+            fprintf(stderr, "tpvm: code cache too small for one block\n");
+            bt_leave(cpu, BT_EXIT_INTERNAL);
+        }
+    }
+    return b;
+}
+
+static bool may_chain(const struct exit *ex, const struct block *to)
+{
+    if (!ex->owner->valid || !to->valid)
+        return false;
+    if (ex->owner->mode != to->mode)
+        return false;
+    /* with paging, stay within the source block's linear page */
+    if ((to->mode & MODE_PAGING) && (to->eip >> 12) != (ex->owner->eip >> 12))
+        return false;
+    return true;
+}
+
+int bt_run(struct cpu *cpu)
+{
+    struct bt *bt = cpu->bt;
+    enter_fn enter = (enter_fn)(void *)bt->rt.enter;
+    if (setjmp(cpu->exit_jmp)) {
+        bt->stats.exits_to_loop++;
+        return cpu->exit_reason;
+    }
+    for (;;) {
+        if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE))
+            return BT_EXIT_REQUEST;
+        struct block *b = find_block(bt, cpu);
+        for (;;) {
+            int r = enter(cpu, b->code);
+            if (r == EXIT_R_CHAIN) {
+                struct exit *ex = (struct exit *)(uintptr_t)cpu->chain_from;
+                uint64_t gen = bt->flush_gen;
+                if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE))
+                    return BT_EXIT_REQUEST;
+                struct block *nb = find_block(bt, cpu);
+                if (gen == bt->flush_gen && may_chain(ex, nb))
+                    cache_chain(bt, ex, nb);
+                b = nb;
+                continue;
+            }
+            if (r == EXIT_R_INDIRECT) {
+                b = find_block(bt, cpu);
+                cache_jc_fill(cpu, b);
+                bt->stats.jc_fills++;
+                continue;
+            }
+            if (r == EXIT_R_RESUME)
+                break;
+            bt->stats.exits_to_loop++;
+            return r;
+        }
+    }
+}

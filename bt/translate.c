@@ -1,0 +1,271 @@
+/* Block translation: decode guest instructions from cpu->eip with Zydis,
+ * hand each to its handler (xlate_table.c), then lay out the block.
+ *
+ * Layout of one block in the code cache:
+ *     stub:  mov [cpu.eip], EIP ; jmp exit_request   (run flag cleared)
+ *     entry: mov ecx, [cpu.run] ; jrcxz stub         (flag-free check)
+ *            body: one sequence per guest instruction
+ *            direct exits: jmp/jcc rel32, later patched to chain
+ *            TLB-miss paths (copies of the accesses)
+ *            exit stubs: mov [cpu.eip], target ; chain_from ; jmp exit_chain
+ * A block ends at a branch, at a helper that may change control or mode,
+ * at a page boundary, or after BT_MAX_BLOCK_INSNS instructions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt/regs.h"
+#include "bt/xlate.h"
+
+void helper_raise_ud(struct cpu *cpu, uint32_t arg, uint32_t next);
+
+void x_exit_indirect(struct tctx *t)
+{
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_PEXT, 3, R(R11D), R(R9D), MC(OFF(pext_jc_mask), 4));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), M(R15, R11, 8, OFF(jc[t->user].tag), 8));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(RCX, R9, 1, 0, 8));
+    uint8_t *jr = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(R9D));
+    E_jmp_abs(e, t->bt->rt.exit_indirect);
+    patch_rel8(jr, e->p);
+    E(e, ZYDIS_MNEMONIC_JMP, 1, M(R15, R11, 8, OFF(jc[t->user].code), 8));
+}
+
+static ZydisMnemonic invert_jcc(ZydisMnemonic m)
+{
+    switch (m) {
+    case ZYDIS_MNEMONIC_JB: return ZYDIS_MNEMONIC_JNB;
+    case ZYDIS_MNEMONIC_JNB: return ZYDIS_MNEMONIC_JB;
+    case ZYDIS_MNEMONIC_JBE: return ZYDIS_MNEMONIC_JNBE;
+    case ZYDIS_MNEMONIC_JNBE: return ZYDIS_MNEMONIC_JBE;
+    case ZYDIS_MNEMONIC_JL: return ZYDIS_MNEMONIC_JNL;
+    case ZYDIS_MNEMONIC_JNL: return ZYDIS_MNEMONIC_JL;
+    case ZYDIS_MNEMONIC_JLE: return ZYDIS_MNEMONIC_JNLE;
+    case ZYDIS_MNEMONIC_JNLE: return ZYDIS_MNEMONIC_JLE;
+    case ZYDIS_MNEMONIC_JO: return ZYDIS_MNEMONIC_JNO;
+    case ZYDIS_MNEMONIC_JNO: return ZYDIS_MNEMONIC_JO;
+    case ZYDIS_MNEMONIC_JP: return ZYDIS_MNEMONIC_JNP;
+    case ZYDIS_MNEMONIC_JNP: return ZYDIS_MNEMONIC_JP;
+    case ZYDIS_MNEMONIC_JS: return ZYDIS_MNEMONIC_JNS;
+    case ZYDIS_MNEMONIC_JNS: return ZYDIS_MNEMONIC_JS;
+    case ZYDIS_MNEMONIC_JZ: return ZYDIS_MNEMONIC_JNZ;
+    case ZYDIS_MNEMONIC_JNZ: return ZYDIS_MNEMONIC_JZ;
+    default: return ZYDIS_MNEMONIC_INVALID;
+    }
+}
+
+void x_exit_direct(struct tctx *t, ZydisMnemonic m, uint32_t target)
+{
+    struct emit *e = &t->e;
+    /* With paging, a jump to another linear page may land on another
+     * physical page after a remap: look it up through the branch cache
+     * instead of chaining. */
+    if ((t->mode & MODE_PAGING) && (target >> 12) != (t->b->eip >> 12)) {
+        uint8_t *skip = NULL;
+        if (m != ZYDIS_MNEMONIC_JMP)
+            skip = E_branch(e, invert_jcc(m), e->p, ZYDIS_BRANCH_WIDTH_8);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(target));
+        x_exit_indirect(t);
+        if (skip)
+            patch_rel8(skip, e->p);
+        return;
+    }
+    if (t->n_exits == MAX_LOCAL_EXITS) {
+        e->failed = true;
+        snprintf(e->failed_what, sizeof e->failed_what, "too many exits");
+        return;
+    }
+    uint8_t *field = E_branch(e, m, e->p, ZYDIS_BRANCH_WIDTH_32);
+    t->exits[t->n_exits].field = field;
+    t->exits[t->n_exits].target = target;
+    t->n_exits++;
+}
+
+static void emit_helper_call(struct tctx *t, void *fn, uint32_t arg)
+{
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)(uintptr_t)fn));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I(t->in->eip));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(arg));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I(t->next_eip));
+    E_call_abs(e, t->bt->rt.call_helper);
+}
+
+void x_call_helper(struct tctx *t, void *fn, uint32_t arg)
+{
+    emit_helper_call(t, fn, arg);
+}
+
+void x_call_helper_end(struct tctx *t, void *fn, uint32_t arg)
+{
+    emit_helper_call(t, fn, arg);
+    x_exit_direct(t, ZYDIS_MNEMONIC_JMP, t->next_eip);
+    t->ended = true;
+}
+
+static void emit_exit_stubs(struct tctx *t)
+{
+    struct emit *e = &t->e;
+    struct block *b = t->b;
+    b->n_exits = 0;
+    for (int i = 0; i < t->n_exits; i++) {
+        struct exit *ex = &b->exits[b->n_exits++];
+        ex->owner = b;
+        ex->patch = t->exits[i].field;
+        ex->target_eip = t->exits[i].target;
+        ex->stub = e->p;
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I(ex->target_eip));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)(uintptr_t)ex));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(chain_from), 8), R(R11));
+        E_jmp_abs(e, t->bt->rt.exit_chain);
+        if (!e->full && !e->failed)
+            patch_rel32(ex->patch, ex->stub);
+    }
+}
+
+/* Fetch and decode one instruction at pc. Returns false on a fetch
+ * fault (pc not mapped or not RAM). *invalid is set for undecodable
+ * bytes. */
+static bool fetch_decode(struct tctx *t, uint32_t pc, struct insn *in,
+                         bool *invalid, uint32_t *phys_last)
+{
+    uint8_t buf[16];
+    uint32_t ph;
+    size_t n = mmu_fetch_code(t->cpu, pc, buf, sizeof buf, &ph);
+    if (n == 0)
+        return false;
+    size_t got = n;
+    if (n < sizeof buf) {
+        /* may straddle into the next page: fetch it too if mapped */
+        uint32_t ph2;
+        size_t m = mmu_fetch_code(t->cpu, pc + (uint32_t)n, buf + n,
+                                  sizeof buf - n, &ph2);
+        got += m;
+        if (m)
+            *phys_last = ph2;
+    }
+    *invalid = false;
+    if (ZYAN_FAILED(ZydisDecoderDecodeFull(t->bt->decoder, buf, got, &in->d,
+                                           in->ops))) {
+        *invalid = true;
+        in->len = 1;
+        return true;
+    }
+    in->eip = pc;
+    in->len = in->d.length;
+    memcpy(in->bytes, buf, in->len);
+    if (in->len <= n)
+        *phys_last = ph + in->len - 1;
+    return true;
+}
+
+static void trace_insn(struct bt *bt, const struct insn *in)
+{
+    char text[128];
+    if (bt_disasm(in->bytes, in->len, in->eip, text, sizeof text) <= 0)
+        snprintf(text, sizeof text, "(bad)");
+    fprintf(bt->cfg.trace, "%08x: %s\n", in->eip, text);
+}
+
+struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
+                              uint32_t mode)
+{
+    struct cpu *cpu = bt->cpu;
+    struct block *b = cache_alloc_block(bt);
+    if (!b)
+        return NULL;
+    struct tctx *t = bt->tctx;
+    t->bt = bt;
+    t->cpu = cpu;
+    t->b = b;
+    t->mode = mode;
+    t->user = (mode & MODE_CPL3) != 0;
+    t->n_stubs = 0;
+    t->n_exits = 0;
+    t->pending_probe = -1;
+    t->ended = false;
+    b->eip = eip;
+    b->phys = phys;
+    b->phys_last = phys;
+    b->mode = mode;
+    emit_init(&t->e, bt->cache_ptr, bt->cache + bt->cache_size);
+    struct emit *e = &t->e;
+
+    uint8_t *req_stub = e->p;
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I(eip));
+    E_jmp_abs(e, bt->rt.exit_request);
+    b->code = e->p;
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(run), 4));
+    E_branch(e, ZYDIS_MNEMONIC_JRCXZ, req_stub, ZYDIS_BRANCH_WIDTH_8);
+
+    struct insn in;
+    uint32_t pc = eip;
+    unsigned n = 0;
+    while (!t->ended) {
+        bool invalid;
+        uint32_t last = b->phys_last;
+        if (!fetch_decode(t, pc, &in, &invalid, &last)) {
+            if (n == 0) {
+                /* nothing to run: the fetch itself faults */
+                bt->n_blocks--;
+                mmu_translate(cpu, pc, ACC_FETCH | ACC_READ);
+                /* mapped but not RAM: executing MMIO is not supported */
+                cpu->cr2 = pc;
+                bt_raise(cpu, EXC_PF, 0, true);
+            }
+            x_exit_direct(t, ZYDIS_MNEMONIC_JMP, pc);
+            break;
+        }
+        b->phys_last = last;
+        t->in = &in;
+        in.eip = pc;
+        t->next_eip = pc + in.len;
+        if (invalid) {
+            in.len = 1;
+            x_call_helper_end(t, (void *)helper_raise_ud, 0);
+            n++;
+            break;
+        }
+        if (bt->cfg.trace)
+            trace_insn(bt, &in);
+        xlate_fn fn = xlate_lookup(in.d.mnemonic);
+        if (!fn)
+            x_call_helper_end(t, (void *)helper_raise_ud, 0);
+        else
+            fn(t);
+        n++;
+        pc = t->next_eip;
+        if (t->ended)
+            break;
+        if (n >= BT_MAX_BLOCK_INSNS || (pc >> 12) != (eip >> 12)) {
+            x_exit_direct(t, ZYDIS_MNEMONIC_JMP, pc);
+            break;
+        }
+        if (e->full || e->failed)
+            break;
+    }
+    x_emit_slow_stubs(t);
+    emit_exit_stubs(t);
+
+    if (e->full) {
+        bt->n_blocks--;
+        return NULL;
+    }
+    if (e->failed) {
+        fprintf(stderr, "tpvm: translator error at guest %08x: %s\n",
+                in.eip, e->failed_what);
+        bt->n_blocks--;
+        cpu->exit_reason = BT_EXIT_INTERNAL;
+        bt_leave(cpu, BT_EXIT_INTERNAL);
+    }
+    b->guest_len = pc - eip;
+    b->n_insns = n;
+    b->code_len = (uint32_t)(e->p - b->code);
+    bt->cache_ptr = (uint8_t *)(((uintptr_t)e->p + 15) & ~(uintptr_t)15);
+    bt->stats.blocks_translated++;
+    bt->stats.insns_translated += n;
+    bt->stats.code_bytes += (uint64_t)(e->p - req_stub);
+    cache_insert(bt, b);
+    return b;
+}

@@ -1,0 +1,103 @@
+/* Shared state and building blocks of block translation: one decoded guest
+ * instruction, the per-block context, and the emitters every handler uses
+ * (effective address, TLB probe, exits, helper calls). */
+#ifndef TPVM_BT_XLATE_H
+#define TPVM_BT_XLATE_H
+
+#include <Zydis/Zydis.h>
+
+#include "bt/emit.h"
+#include "bt/internal.h"
+
+struct insn {
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    uint32_t eip;
+    uint8_t len;
+    uint8_t bytes[16];
+};
+
+#define MAX_SLOW_STUBS (BT_MAX_BLOCK_INSNS * 3)
+#define MAX_LOCAL_EXITS 4
+
+/* A TLB probe whose miss path is emitted after the block body. */
+struct slow_stub {
+    uint8_t *miss_field;  /* rel32 field end of the probe's jmp-to-stub */
+    uint8_t *core;        /* host bytes of the access, copied into the stub */
+    unsigned core_len;
+    uint8_t *back;        /* where the stub resumes */
+    uint32_t acc;
+    uint32_t eip, next_eip;
+};
+
+/* A direct exit whose stub is emitted after the block body. */
+struct pending_exit {
+    uint8_t *field;       /* rel32 field end of the jmp/jcc */
+    uint32_t target;
+};
+
+struct tctx {
+    struct bt *bt;
+    struct cpu *cpu;
+    struct emit e;
+    struct block *b;
+    uint32_t mode;
+    int user;             /* TLB / branch-cache half: 1 for CPL 3 */
+    const struct insn *in;
+    uint32_t next_eip;
+    bool ended;           /* the current instruction ended the block */
+    struct slow_stub stubs[MAX_SLOW_STUBS];
+    int n_stubs;
+    struct pending_exit exits[MAX_LOCAL_EXITS];
+    int n_exits;
+    int pending_probe;    /* stub index of the probe awaiting its core, or -1 */
+};
+
+typedef void (*xlate_fn)(struct tctx *t);
+
+/* xlate_table.c */
+xlate_fn xlate_lookup(ZydisMnemonic m);
+
+/* xlate_mem.c */
+/* Guest linear address of memory operand `op` into r10d. `adjust` is
+ * added when the base or index is ESP (POP [ESP+x] sees ESP after pop). */
+void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust);
+/* Linear address for a stack slot [ESP + disp] into r10d. */
+void x_stack_ea(struct tctx *t, int32_t disp);
+/* TLB probe of r10d for `size` bytes; leaves the host pointer in r10.
+ * The caller then emits the access ("core") and calls x_probe_end. */
+void x_probe(struct tctx *t, unsigned size, unsigned acc);
+void x_probe_end(struct tctx *t);
+void x_emit_slow_stubs(struct tctx *t);
+
+/* translate.c */
+/* Direct jump (or jcc) to a guest EIP: a chainable exit. */
+void x_exit_direct(struct tctx *t, ZydisMnemonic jmp_or_jcc, uint32_t target);
+/* Indirect jump to the guest EIP in r9d through the branch cache. */
+void x_exit_indirect(struct tctx *t);
+/* Call fn(cpu, arg, next_eip) with the guest state synced to struct cpu. */
+void x_call_helper(struct tctx *t, void *fn, uint32_t arg);
+/* Helper that never returns into this block (it leaves via bt_leave). */
+void x_call_helper_end(struct tctx *t, void *fn, uint32_t arg);
+
+/* helpers: argument packing for r/m operands */
+#define HA_SIZE(s) ((uint32_t)(s) & 0xffu)
+#define HA_MEM 0x100u          /* operand value was loaded into r8 */
+#define HA_REG(r) ((uint32_t)(r) << 12)
+#define HA_HIGH8 0x10000u
+#define HA_GET_REG(a) (((a) >> 12) & 7u)
+#define HA_X(v) ((uint32_t)(v) << 20) /* handler-specific bits */
+
+/* Guest register number (R_EAX..) of a Zydis register, or -1. */
+int guest_reg_num(ZydisRegister r, bool *high8);
+/* Host register for a guest general register of any width; NONE if it
+ * cannot be named directly (CH..., which needs the ECX-in-RCX form). */
+ZydisRegister host_reg(ZydisRegister guest, bool ecx_in_rcx);
+
+/* Load an r/m operand's value (zero-extended) into r8 for a helper and
+ * return the HA_ argument bits describing it. */
+uint32_t x_rm_to_helper(struct tctx *t, const ZydisDecodedOperand *op);
+
+#define OFF(f) ((int64_t)offsetof(struct cpu, f))
+
+#endif

@@ -1,0 +1,216 @@
+/* Guest memory operands in translated code: effective address, segment
+ * base, and the inline soft-TLB probe with its out-of-line miss path.
+ *
+ * The probe never touches host EFLAGS (guest flags live there):
+ *     rorx  r11d, r10d, 12          ; page number in the low bits
+ *     movzx r11d, r11b              ; TLB index
+ *     lea   ecx, [r10 + size-1]     ; last byte (skipped for size 1)
+ *     shrx  ecx, ecx, r13d          ; its page (r13 = 12)
+ *     mov   r9d, [r15 + tag + r11*4]; -(page) when the entry is valid
+ *     lea   ecx, [rcx + r9]         ; 0 iff same page (and not crossing)
+ *     jrcxz hit
+ *     jmp   miss                    ; out of line: C fills the TLB
+ * hit:
+ *     mov   rcx, [r15 + addend + r11*8]
+ *     lea   r10, [r10 + rcx]        ; host pointer
+ * The miss path calls mmu_slow_path, runs a copy of the access on the
+ * pointer it returns, and jumps back behind the access. */
+#include <string.h>
+
+#include "bt/regs.h"
+#include "bt/xlate.h"
+
+int guest_reg_num(ZydisRegister r, bool *high8)
+{
+    *high8 = false;
+    switch (r) {
+    case ZYDIS_REGISTER_EAX: case ZYDIS_REGISTER_AX: case ZYDIS_REGISTER_AL:
+        return R_EAX;
+    case ZYDIS_REGISTER_ECX: case ZYDIS_REGISTER_CX: case ZYDIS_REGISTER_CL:
+        return R_ECX;
+    case ZYDIS_REGISTER_EDX: case ZYDIS_REGISTER_DX: case ZYDIS_REGISTER_DL:
+        return R_EDX;
+    case ZYDIS_REGISTER_EBX: case ZYDIS_REGISTER_BX: case ZYDIS_REGISTER_BL:
+        return R_EBX;
+    case ZYDIS_REGISTER_ESP: case ZYDIS_REGISTER_SP:
+        return R_ESP;
+    case ZYDIS_REGISTER_EBP: case ZYDIS_REGISTER_BP:
+        return R_EBP;
+    case ZYDIS_REGISTER_ESI: case ZYDIS_REGISTER_SI:
+        return R_ESI;
+    case ZYDIS_REGISTER_EDI: case ZYDIS_REGISTER_DI:
+        return R_EDI;
+    case ZYDIS_REGISTER_AH: *high8 = true; return R_EAX;
+    case ZYDIS_REGISTER_CH: *high8 = true; return R_ECX;
+    case ZYDIS_REGISTER_DH: *high8 = true; return R_EDX;
+    case ZYDIS_REGISTER_BH: *high8 = true; return R_EBX;
+    default:
+        return -1;
+    }
+}
+
+ZydisRegister host_reg(ZydisRegister g, bool ecx_in_rcx)
+{
+    switch (g) {
+    case ZYDIS_REGISTER_ECX: return ecx_in_rcx ? g : ZYDIS_REGISTER_R12D;
+    case ZYDIS_REGISTER_CX: return ecx_in_rcx ? g : ZYDIS_REGISTER_R12W;
+    case ZYDIS_REGISTER_CL: return ecx_in_rcx ? g : ZYDIS_REGISTER_R12B;
+    case ZYDIS_REGISTER_CH: return ecx_in_rcx ? g : ZYDIS_REGISTER_NONE;
+    case ZYDIS_REGISTER_ESP: return ZYDIS_REGISTER_R14D;
+    case ZYDIS_REGISTER_SP: return ZYDIS_REGISTER_R14W;
+    default: {
+        bool h;
+        return guest_reg_num(g, &h) >= 0 ? g : ZYDIS_REGISTER_NONE;
+    }
+    }
+}
+
+/* Segment base must be added unless the block runs with flat CS/DS/ES/SS;
+ * FS and GS always carry their base. */
+static void add_seg_base(struct tctx *t, ZydisRegister seg)
+{
+    int s;
+    switch (seg) {
+    case ZYDIS_REGISTER_ES: s = S_ES; break;
+    case ZYDIS_REGISTER_CS: s = S_CS; break;
+    case ZYDIS_REGISTER_SS: s = S_SS; break;
+    case ZYDIS_REGISTER_FS: s = S_FS; break;
+    case ZYDIS_REGISTER_GS: s = S_GS; break;
+    default: s = S_DS; break;
+    }
+    if ((t->mode & MODE_FLAT) && s != S_FS && s != S_GS)
+        return;
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), MC(OFF(seg[s].base), 4));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R10, R9, 1, 0, 4));
+}
+
+static ZydisRegister ea_reg32(ZydisRegister g)
+{
+    /* 16-bit address registers: use the full host register; the sum is
+     * truncated to 16 bits afterwards. */
+    static const struct { ZydisRegister r16, r32; } w[] = {
+        {ZYDIS_REGISTER_AX, ZYDIS_REGISTER_EAX}, {ZYDIS_REGISTER_CX, ZYDIS_REGISTER_ECX},
+        {ZYDIS_REGISTER_DX, ZYDIS_REGISTER_EDX}, {ZYDIS_REGISTER_BX, ZYDIS_REGISTER_EBX},
+        {ZYDIS_REGISTER_SP, ZYDIS_REGISTER_ESP}, {ZYDIS_REGISTER_BP, ZYDIS_REGISTER_EBP},
+        {ZYDIS_REGISTER_SI, ZYDIS_REGISTER_ESI}, {ZYDIS_REGISTER_DI, ZYDIS_REGISTER_EDI},
+    };
+    for (unsigned i = 0; i < 8; i++)
+        if (w[i].r16 == g)
+            g = w[i].r32;
+    return host_reg(g, false);
+}
+
+void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
+{
+    struct emit *e = &t->e;
+    ZydisRegister base = op->mem.base, index = op->mem.index;
+    int64_t disp = op->mem.disp.has_displacement ? op->mem.disp.value : 0;
+    if (base == ZYDIS_REGISTER_ESP || base == ZYDIS_REGISTER_SP ||
+        index == ZYDIS_REGISTER_ESP)
+        disp += esp_adjust;
+    ZydisRegister hb = base != NOREG ? ea_reg32(base) : NOREG;
+    ZydisRegister hi = index != NOREG ? ea_reg32(index) : NOREG;
+    disp = (int32_t)(uint32_t)disp;
+    if (hb == NOREG && hi == NOREG) {
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I((uint32_t)disp));
+    } else if (hi == NOREG && disp == 0) {
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(hb));
+    } else {
+        /* 32-bit address arithmetic (addr32 prefix): wraps like the guest */
+        E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D),
+          M(hb, hi, op->mem.scale ? op->mem.scale : 1, disp, 4));
+    }
+    if (t->in->d.address_width == 16)
+        E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R10D), R(ZYDIS_REGISTER_R10W));
+    add_seg_base(t, op->mem.segment);
+}
+
+void x_stack_ea(struct tctx *t, int32_t disp)
+{
+    struct emit *e = &t->e;
+    if (disp)
+        E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R14, NOREG, 0, disp, 4));
+    else
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(R14D));
+    add_seg_base(t, ZYDIS_REGISTER_SS);
+}
+
+void x_probe(struct tctx *t, unsigned size, unsigned acc)
+{
+    struct emit *e = &t->e;
+    int64_t tag = (acc & ACC_WRITE) ? OFF(tlb[t->user].wtag)
+                                    : OFF(tlb[t->user].rtag);
+    E(e, ZYDIS_MNEMONIC_RORX, 3, R(R11D), R(R10D), I(12));
+    E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R11B));
+    if (size > 1) {
+        E(e, ZYDIS_MNEMONIC_LEA, 2, R(ECX), M(R10, NOREG, 0, size - 1, 4));
+        E(e, ZYDIS_MNEMONIC_SHRX, 3, R(ECX), R(ECX), R(R13D));
+    } else {
+        E(e, ZYDIS_MNEMONIC_SHRX, 3, R(ECX), R(R10D), R(R13D));
+    }
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), M(R15, R11, 4, tag, 4));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(ECX), M(RCX, R9, 1, 0, 4));
+    uint8_t *jr = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    uint8_t *miss = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_32);
+    patch_rel8(jr, e->p);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), M(R15, R11, 8, OFF(tlb[t->user].addend), 8));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10), M(R10, RCX, 1, 0, 8));
+    if (t->n_stubs == MAX_SLOW_STUBS) {
+        e->failed = true;
+        return;
+    }
+    struct slow_stub *s = &t->stubs[t->n_stubs];
+    s->miss_field = miss;
+    s->core = e->p;
+    s->acc = acc | size;
+    s->eip = t->in->eip;
+    s->next_eip = t->next_eip;
+    t->pending_probe = t->n_stubs++;
+}
+
+void x_probe_end(struct tctx *t)
+{
+    struct slow_stub *s = &t->stubs[t->pending_probe];
+    s->core_len = (unsigned)(t->e.p - s->core);
+    s->back = t->e.p;
+    t->pending_probe = -1;
+}
+
+void x_emit_slow_stubs(struct tctx *t)
+{
+    struct emit *e = &t->e;
+    for (int i = 0; i < t->n_stubs; i++) {
+        struct slow_stub *s = &t->stubs[i];
+        if (e->full || e->failed)
+            return;
+        patch_rel32(s->miss_field, e->p);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(s->acc));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I(s->eip));
+        E_call_abs(e, t->bt->rt.mem_slow);
+        E_bytes(e, s->core, s->core_len);
+        if (s->acc & ACC_WRITE) {
+            E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(s->next_eip));
+            E_call_abs(e, t->bt->rt.mem_post);
+        }
+        E_branch(e, ZYDIS_MNEMONIC_JMP, s->back, ZYDIS_BRANCH_WIDTH_32);
+    }
+}
+
+uint32_t x_rm_to_helper(struct tctx *t, const ZydisDecodedOperand *op)
+{
+    unsigned size = op->size / 8;
+    if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+        x_ea(t, op, 0);
+        x_probe(t, size, ACC_READ);
+        if (size == 4)
+            E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), M(R10, NOREG, 0, 0, 4));
+        else
+            E(&t->e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), M(R10, NOREG, 0, 0, size));
+        x_probe_end(t);
+        return HA_SIZE(size) | HA_MEM;
+    }
+    bool h;
+    int r = guest_reg_num(op->reg.value, &h);
+    return HA_SIZE(size) | HA_REG(r < 0 ? 0 : r) | (h ? HA_HIGH8 : 0);
+}

@@ -1,0 +1,268 @@
+/* One table from guest mnemonic to handler: which instructions are copied
+ * (generic), rewritten (flow, stack, LEA...), or sent to a C helper. */
+#include <stddef.h>
+
+#include "bt/helpers.h"
+#include "bt/regs.h"
+#include "bt/xlate.h"
+
+void x_generic(struct tctx *t);
+void x_lea(struct tctx *t);
+void x_bt_mem_reg(struct tctx *t);
+void x_xlat(struct tctx *t);
+void x_nop(struct tctx *t);
+void x_cld(struct tctx *t);
+void x_std(struct tctx *t);
+void x_jmp(struct tctx *t);
+void x_jcc(struct tctx *t);
+void x_call(struct tctx *t);
+void x_ret(struct tctx *t);
+void x_loop(struct tctx *t);
+void x_push(struct tctx *t);
+void x_pop(struct tctx *t);
+void x_leave(struct tctx *t);
+
+static bool is_special_reg(ZydisRegister r)
+{
+    ZydisRegisterClass c = ZydisRegisterGetClass(r);
+    return c == ZYDIS_REGCLASS_SEGMENT || c == ZYDIS_REGCLASS_CONTROL ||
+           c == ZYDIS_REGCLASS_DEBUG;
+}
+
+void x_sys(struct tctx *t);
+
+/* MOV is generic unless it names a segment, control or debug register. */
+static void x_mov(struct tctx *t)
+{
+    for (unsigned i = 0; i < t->in->d.operand_count_visible; i++)
+        if (t->in->ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            is_special_reg(t->in->ops[i].reg.value)) {
+            x_sys(t);
+            return;
+        }
+    x_generic(t);
+}
+
+static void x_div(struct tctx *t)
+{
+    uint32_t arg = x_rm_to_helper(t, &t->in->ops[0]);
+    if (t->in->d.mnemonic == ZYDIS_MNEMONIC_IDIV)
+        arg |= HA_X(1);
+    x_call_helper(t, (void *)helper_div, arg);
+}
+
+static void x_bcd(struct tctx *t)
+{
+    unsigned op;
+    switch (t->in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_AAA: op = BCD_AAA; break;
+    case ZYDIS_MNEMONIC_AAS: op = BCD_AAS; break;
+    case ZYDIS_MNEMONIC_DAA: op = BCD_DAA; break;
+    case ZYDIS_MNEMONIC_DAS: op = BCD_DAS; break;
+    case ZYDIS_MNEMONIC_AAM: op = BCD_AAM; break;
+    default: op = BCD_AAD; break;
+    }
+    uint32_t imm = 10;
+    for (unsigned i = 0; i < t->in->d.operand_count; i++)
+        if (t->in->ops[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+            imm = (uint32_t)t->in->ops[i].imm.value.u & 0xff;
+    x_call_helper(t, (void *)helper_bcd, HA_X(op) | (imm << 24));
+}
+
+static int seg_of(ZydisRegister r)
+{
+    switch (r) {
+    case ZYDIS_REGISTER_ES: return S_ES;
+    case ZYDIS_REGISTER_CS: return S_CS;
+    case ZYDIS_REGISTER_SS: return S_SS;
+    case ZYDIS_REGISTER_FS: return S_FS;
+    case ZYDIS_REGISTER_GS: return S_GS;
+    default: return S_DS;
+    }
+}
+
+static void x_string(struct tctx *t)
+{
+    const ZydisDecodedInstruction *d = &t->in->d;
+    unsigned op, size = d->operand_width / 8, src_seg = S_DS;
+    switch (d->mnemonic) {
+    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
+        op = STR_MOVS; break;
+    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
+        op = STR_STOS; break;
+    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
+        op = STR_LODS; break;
+    case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD:
+        op = STR_CMPS; break;
+    case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD:
+        op = STR_SCAS; break;
+    case ZYDIS_MNEMONIC_INSB: case ZYDIS_MNEMONIC_INSW: case ZYDIS_MNEMONIC_INSD:
+        op = STR_INS; break;
+    default:
+        op = STR_OUTS; break;
+    }
+    /* the source operand (DS:ESI, overridable) is the memory operand
+     * based on ESI */
+    for (unsigned i = 0; i < d->operand_count; i++) {
+        const ZydisDecodedOperand *o = &t->in->ops[i];
+        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+            (o->mem.base == ZYDIS_REGISTER_ESI || o->mem.base == ZYDIS_REGISTER_SI)) {
+            src_seg = (unsigned)seg_of(o->mem.segment);
+            size = o->size / 8;
+        }
+        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+            (o->mem.base == ZYDIS_REGISTER_EDI || o->mem.base == ZYDIS_REGISTER_DI))
+            size = o->size / 8;
+    }
+    unsigned rep = REP_NONE;
+    if (d->attributes & ZYDIS_ATTRIB_HAS_REPNE)
+        rep = REP_REPNE;
+    else if (d->attributes & ZYDIS_ATTRIB_HAS_REPE)
+        rep = (op == STR_CMPS || op == STR_SCAS) ? REP_REPE : REP_REP;
+    else if (d->attributes & ZYDIS_ATTRIB_HAS_REP)
+        rep = REP_REP;
+    if (rep == REP_REPNE && op != STR_CMPS && op != STR_SCAS)
+        rep = REP_REP; /* F2 on MOVS/STOS acts as REP */
+    uint32_t arg = HA_SIZE(size) | ((uint32_t)op << 20) | ((uint32_t)rep << 24) |
+                   ((uint32_t)src_seg << 26) |
+                   ((uint32_t)(d->address_width == 16) << 29);
+    x_call_helper(t, (void *)helper_string, arg);
+}
+
+static void x_cpuid(struct tctx *t) { x_call_helper(t, (void *)helper_cpuid, 0); }
+static void x_hlt(struct tctx *t) { x_call_helper_end(t, (void *)helper_hlt, 0); }
+
+static void x_io(struct tctx *t)
+{
+    const ZydisDecodedInstruction *d = &t->in->d;
+    bool in = d->mnemonic == ZYDIS_MNEMONIC_IN;
+    unsigned size = 1;
+    uint32_t arg = in ? HA_X(1) : 0;
+    for (unsigned i = 0; i < d->operand_count_visible; i++) {
+        const ZydisDecodedOperand *o = &t->in->ops[i];
+        if (o->type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+            arg |= HA_X(2) | ((uint32_t)(o->imm.value.u & 0xff) << 24);
+        if (o->type == ZYDIS_OPERAND_TYPE_REGISTER && o->reg.value != ZYDIS_REGISTER_DX)
+            size = o->size / 8;
+    }
+    /* a device may stop the CPU: end the block so the request is seen */
+    x_call_helper_end(t, (void *)helper_io, arg | HA_SIZE(size));
+}
+
+static void x_int(struct tctx *t)
+{
+    ZydisMnemonic m = t->in->d.mnemonic;
+    uint32_t kind = m == ZYDIS_MNEMONIC_INT3 ? INT_3 : m == ZYDIS_MNEMONIC_INTO ? INT_O : INT_N;
+    uint32_t vec = 0;
+    if (kind == INT_N)
+        vec = (uint32_t)t->in->ops[0].imm.value.u & 0xff;
+    x_call_helper_end(t, (void *)helper_int, HA_X(kind) | (vec << 24));
+}
+
+static unsigned opsize(const struct tctx *t)
+{
+    return t->in->d.operand_width == 16 ? 2 : 4;
+}
+
+static void x_pushf(struct tctx *t) { x_call_helper(t, (void *)helper_pushf, opsize(t)); }
+static void x_popf(struct tctx *t) { x_call_helper_end(t, (void *)helper_popf, opsize(t)); }
+static void x_pusha(struct tctx *t) { x_call_helper(t, (void *)helper_pusha, opsize(t)); }
+static void x_popa(struct tctx *t) { x_call_helper(t, (void *)helper_popa, opsize(t)); }
+
+static void x_enter(struct tctx *t)
+{
+    uint32_t alloc = (uint32_t)t->in->ops[0].imm.value.u & 0xffff;
+    uint32_t level = (uint32_t)t->in->ops[1].imm.value.u & 0x1f;
+    x_call_helper(t, (void *)helper_enter, opsize(t) | (level << 4) | (alloc << 16));
+}
+
+static void x_cli(struct tctx *t) { x_call_helper(t, (void *)helper_cli_sti, 0); }
+static void x_sti(struct tctx *t) { x_call_helper_end(t, (void *)helper_cli_sti, HA_X(1)); }
+static void x_ud(struct tctx *t) { x_call_helper_end(t, (void *)helper_raise_ud, 0); }
+
+/* System instructions arrive with the system-virtualization work; until
+ * then they are #UD in the guest, never silently ignored. */
+void x_sys(struct tctx *t) { x_ud(t); }
+
+/* TZCNT/LZCNT encodings are REP BSF / REP BSR on a P6-class CPU. */
+static void x_bsf_compat(struct tctx *t)
+{
+    struct insn copy = *t->in;
+    copy.d.mnemonic = t->in->d.mnemonic == ZYDIS_MNEMONIC_TZCNT ? ZYDIS_MNEMONIC_BSF
+                                                                 : ZYDIS_MNEMONIC_BSR;
+    copy.d.attributes &= ~(ZydisInstructionAttributes)ZYDIS_ATTRIB_HAS_REP;
+    const struct insn *saved = t->in;
+    t->in = &copy;
+    x_generic(t);
+    t->in = saved;
+}
+
+#define G(m) [ZYDIS_MNEMONIC_##m] = x_generic
+static const xlate_fn table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
+    G(ADD), G(ADC), G(SUB), G(SBB), G(AND), G(OR), G(XOR), G(CMP), G(TEST),
+    G(INC), G(DEC), G(NEG), G(NOT), G(MUL), G(IMUL),
+    G(SHL), G(SHR), G(SAR), G(ROL), G(ROR), G(RCL), G(RCR), G(SHLD), G(SHRD),
+    G(BSF), G(BSR), G(BSWAP), G(XCHG), G(XADD), G(CMPXCHG), G(CMPXCHG8B),
+    G(CMOVB), G(CMOVBE), G(CMOVL), G(CMOVLE), G(CMOVNB), G(CMOVNBE), G(CMOVNL),
+    G(CMOVNLE), G(CMOVNO), G(CMOVNP), G(CMOVNS), G(CMOVNZ), G(CMOVO), G(CMOVP),
+    G(CMOVS), G(CMOVZ),
+    G(SETB), G(SETBE), G(SETL), G(SETLE), G(SETNB), G(SETNBE), G(SETNL),
+    G(SETNLE), G(SETNO), G(SETNP), G(SETNS), G(SETNZ), G(SETO), G(SETP),
+    G(SETS), G(SETZ),
+    G(MOVZX), G(MOVSX), G(CBW), G(CWDE), G(CWD), G(CDQ), G(LAHF), G(SAHF),
+    G(CLC), G(STC), G(CMC), G(RDTSC),
+    [ZYDIS_MNEMONIC_MOV] = x_mov,
+    [ZYDIS_MNEMONIC_BT] = x_bt_mem_reg, [ZYDIS_MNEMONIC_BTS] = x_bt_mem_reg,
+    [ZYDIS_MNEMONIC_BTR] = x_bt_mem_reg, [ZYDIS_MNEMONIC_BTC] = x_bt_mem_reg,
+    [ZYDIS_MNEMONIC_TZCNT] = x_bsf_compat, [ZYDIS_MNEMONIC_LZCNT] = x_bsf_compat,
+    [ZYDIS_MNEMONIC_LEA] = x_lea, [ZYDIS_MNEMONIC_XLAT] = x_xlat,
+    [ZYDIS_MNEMONIC_NOP] = x_nop, [ZYDIS_MNEMONIC_PAUSE] = x_nop,
+    [ZYDIS_MNEMONIC_PREFETCHNTA] = x_nop, [ZYDIS_MNEMONIC_PREFETCHT0] = x_nop,
+    [ZYDIS_MNEMONIC_PREFETCHT1] = x_nop, [ZYDIS_MNEMONIC_PREFETCHT2] = x_nop,
+    [ZYDIS_MNEMONIC_CLD] = x_cld, [ZYDIS_MNEMONIC_STD] = x_std,
+    [ZYDIS_MNEMONIC_JMP] = x_jmp, [ZYDIS_MNEMONIC_CALL] = x_call,
+    [ZYDIS_MNEMONIC_RET] = x_ret,
+    [ZYDIS_MNEMONIC_JB] = x_jcc, [ZYDIS_MNEMONIC_JBE] = x_jcc, [ZYDIS_MNEMONIC_JL] = x_jcc,
+    [ZYDIS_MNEMONIC_JLE] = x_jcc, [ZYDIS_MNEMONIC_JNB] = x_jcc, [ZYDIS_MNEMONIC_JNBE] = x_jcc,
+    [ZYDIS_MNEMONIC_JNL] = x_jcc, [ZYDIS_MNEMONIC_JNLE] = x_jcc, [ZYDIS_MNEMONIC_JNO] = x_jcc,
+    [ZYDIS_MNEMONIC_JNP] = x_jcc, [ZYDIS_MNEMONIC_JNS] = x_jcc, [ZYDIS_MNEMONIC_JNZ] = x_jcc,
+    [ZYDIS_MNEMONIC_JO] = x_jcc, [ZYDIS_MNEMONIC_JP] = x_jcc, [ZYDIS_MNEMONIC_JS] = x_jcc,
+    [ZYDIS_MNEMONIC_JZ] = x_jcc,
+    [ZYDIS_MNEMONIC_LOOP] = x_loop, [ZYDIS_MNEMONIC_LOOPE] = x_loop,
+    [ZYDIS_MNEMONIC_LOOPNE] = x_loop, [ZYDIS_MNEMONIC_JECXZ] = x_loop,
+    [ZYDIS_MNEMONIC_JCXZ] = x_loop,
+    [ZYDIS_MNEMONIC_PUSH] = x_push, [ZYDIS_MNEMONIC_POP] = x_pop,
+    [ZYDIS_MNEMONIC_LEAVE] = x_leave,
+    [ZYDIS_MNEMONIC_DIV] = x_div, [ZYDIS_MNEMONIC_IDIV] = x_div,
+    [ZYDIS_MNEMONIC_AAA] = x_bcd, [ZYDIS_MNEMONIC_AAS] = x_bcd, [ZYDIS_MNEMONIC_DAA] = x_bcd,
+    [ZYDIS_MNEMONIC_DAS] = x_bcd, [ZYDIS_MNEMONIC_AAM] = x_bcd, [ZYDIS_MNEMONIC_AAD] = x_bcd,
+    [ZYDIS_MNEMONIC_MOVSB] = x_string, [ZYDIS_MNEMONIC_MOVSW] = x_string,
+    [ZYDIS_MNEMONIC_MOVSD] = x_string, [ZYDIS_MNEMONIC_STOSB] = x_string,
+    [ZYDIS_MNEMONIC_STOSW] = x_string, [ZYDIS_MNEMONIC_STOSD] = x_string,
+    [ZYDIS_MNEMONIC_LODSB] = x_string, [ZYDIS_MNEMONIC_LODSW] = x_string,
+    [ZYDIS_MNEMONIC_LODSD] = x_string, [ZYDIS_MNEMONIC_CMPSB] = x_string,
+    [ZYDIS_MNEMONIC_CMPSW] = x_string, [ZYDIS_MNEMONIC_CMPSD] = x_string,
+    [ZYDIS_MNEMONIC_SCASB] = x_string, [ZYDIS_MNEMONIC_SCASW] = x_string,
+    [ZYDIS_MNEMONIC_SCASD] = x_string, [ZYDIS_MNEMONIC_INSB] = x_string,
+    [ZYDIS_MNEMONIC_INSW] = x_string, [ZYDIS_MNEMONIC_INSD] = x_string,
+    [ZYDIS_MNEMONIC_OUTSB] = x_string, [ZYDIS_MNEMONIC_OUTSW] = x_string,
+    [ZYDIS_MNEMONIC_OUTSD] = x_string,
+    [ZYDIS_MNEMONIC_CPUID] = x_cpuid, [ZYDIS_MNEMONIC_HLT] = x_hlt,
+    [ZYDIS_MNEMONIC_IN] = x_io, [ZYDIS_MNEMONIC_OUT] = x_io,
+    [ZYDIS_MNEMONIC_INT] = x_int, [ZYDIS_MNEMONIC_INT3] = x_int,
+    [ZYDIS_MNEMONIC_INTO] = x_int,
+    [ZYDIS_MNEMONIC_PUSHFD] = x_pushf, [ZYDIS_MNEMONIC_PUSHF] = x_pushf,
+    [ZYDIS_MNEMONIC_POPFD] = x_popf, [ZYDIS_MNEMONIC_POPF] = x_popf,
+    [ZYDIS_MNEMONIC_PUSHAD] = x_pusha, [ZYDIS_MNEMONIC_PUSHA] = x_pusha,
+    [ZYDIS_MNEMONIC_POPAD] = x_popa, [ZYDIS_MNEMONIC_POPA] = x_popa,
+    [ZYDIS_MNEMONIC_ENTER] = x_enter,
+    [ZYDIS_MNEMONIC_CLI] = x_cli, [ZYDIS_MNEMONIC_STI] = x_sti,
+    [ZYDIS_MNEMONIC_UD0] = x_ud, [ZYDIS_MNEMONIC_UD1] = x_ud, [ZYDIS_MNEMONIC_UD2] = x_ud,
+};
+
+xlate_fn xlate_lookup(ZydisMnemonic m)
+{
+    if ((unsigned)m > ZYDIS_MNEMONIC_MAX_VALUE)
+        return NULL;
+    return table[m];
+}
