@@ -1,0 +1,18 @@
+/* The compute kernels: one portable C source built as the i386 compute
+ * guest and, by perf/, as a native x86-64 program. */
+#ifndef GUEST_COMPUTE_KERNELS_H
+#define GUEST_COMPUTE_KERNELS_H
+
+#include <stdint.h>
+
+/* run() does the whole workload and returns a checksum of all of it; the
+ * checksum is the same on i386 and x86-64. */
+struct compute_kernel {
+    const char *name;
+    uint32_t (*run)(void);
+};
+
+extern const struct compute_kernel compute_kernels[];
+extern const unsigned compute_kernel_count;
+
+#endif
