@@ -71,10 +71,24 @@ struct bt_stats {
 struct bt *bt_create(const struct bt_config *cfg);
 void bt_destroy(struct bt *bt);
 
+/* Allocate a CPU with its guest RAM placed for direct addressing
+ * (see BT_RAM_OFFSET): the fastest layout, used by the monitor. Returns
+ * NULL if the address space cannot be reserved. cpu->ram, cpu->ram_size
+ * and cpu->ram_direct are set; the rest is zero. */
+struct cpu *bt_cpu_alloc(uint32_t ram_size);
+void bt_cpu_free(struct cpu *cpu);
+
+/* To be called first from the process's SIGSEGV handler: returns true
+ * when the fault was a guest access that the translator resolved (the
+ * context was updated; return from the handler to go on). */
+bool bt_handle_segv(void *fault_addr, void *ucontext);
+
 /* Power-on state of a flat 32-bit protected-mode CPU as QEMU's -kernel
  * leaves it for Multiboot: CS/DS/ES/FS/GS/SS base 0, limit 4 GiB, CPL 0,
  * CR0 = PE|ET, paging off, EFLAGS = 2, all other registers 0. */
 void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size);
+/* The same, keeping the RAM that bt_cpu_alloc() placed. */
+void bt_cpu_reset_flat(struct cpu *cpu);
 
 /* Bind a CPU to the translator; resets its TLB and branch cache. */
 void bt_attach(struct bt *bt, struct cpu *cpu, const struct bt_host *host);

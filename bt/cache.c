@@ -69,8 +69,10 @@ static void page_add(struct bt *bt, struct block *b, int which, uint32_t pg)
         return;
     b->page_next[which] = bt->page_blocks[pg];
     bt->page_blocks[pg] = b;
-    if (bt->page_has_code[pg]++ == 0 && bt->cpu)
+    if (bt->page_has_code[pg]++ == 0 && bt->cpu) {
         tlb_protect_code_page(bt->cpu, pg << 12);
+        code_page_protect(bt, pg << 12, true);
+    }
 }
 
 void cache_insert(struct bt *bt, struct block *b)
@@ -134,7 +136,8 @@ static void page_remove(struct bt *bt, struct block *b, uint32_t pg)
         int which = (c->phys >> 12) == pg ? 0 : 1;
         if (c == b) {
             *pp = c->page_next[which];
-            bt->page_has_code[pg]--;
+            if (--bt->page_has_code[pg] == 0)
+                code_page_protect(bt, pg << 12, false);
             return;
         }
         pp = &c->page_next[which];
@@ -194,6 +197,11 @@ void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len)
 
 void cache_flush(struct bt *bt)
 {
+    if (bt->cpu && bt->cpu->ram_direct)
+        for (uint32_t pg = 0; pg < bt->n_pages; pg++)
+            if (bt->page_has_code[pg])
+                code_page_protect(bt, pg << 12, false);
+    bt->n_sites = 0;
     bt->n_blocks = 0;
     memset(bt->hash, 0, bt->hash_size * sizeof *bt->hash);
     if (bt->n_pages) {

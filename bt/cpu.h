@@ -58,19 +58,27 @@ enum {
     EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
 };
 
-/* Soft TLB: direct mapped, indexed by linear page number & TLB_MASK.
+/* Soft TLB: direct mapped, indexed by linear page number & TLB_MASK
+ * (the low 16 bits: 256 MiB of reach). Fills are logged so a flush resets
+ * only the entries in use.
  * Tags hold the *negated* page number (or TLB_TAG_INVALID) so translated
  * code can compare without touching host EFLAGS (lea + jrcxz); see
  * bt/emit_mem.c for the probe sequence. addend = host pointer - linear. */
-#define TLB_BITS 8
+#define TLB_BITS 16
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_MASK (TLB_SIZE - 1)
+#define TLB_LOG_SIZE 4096
 #define TLB_TAG_INVALID 0x00100000u /* never the negation of a 20-bit page */
 
 /* Indirect-branch cache: guest EIP -> host code, probed inline. */
 #define JC_BITS 12
 #define JC_SIZE (1u << JC_BITS)
 #define JC_SHIFT 1 /* index = (eip >> JC_SHIFT) & (JC_SIZE - 1), via pext */
+
+/* With bt_cpu_alloc(), guest-physical 0 sits at this offset from the
+ * struct cpu, followed by a reservation covering all 4 GiB: paging-off
+ * code then addresses guest memory as [r15 + linear + BT_RAM_OFFSET]. */
+#define BT_RAM_OFFSET (8u << 20)
 
 struct seg {
     uint32_t base;
@@ -102,6 +110,8 @@ struct cpu {
         int32_t wtag[TLB_SIZE];    /* -(page) for writable, dirty, code-free */
         uint64_t addend[TLB_SIZE]; /* host - linear */
     } tlb[2];                      /* [0] supervisor accesses, [1] CPL 3 */
+    uint32_t tlb_log_n;            /* entries filled since the last flush */
+    uint32_t tlb_log[TLB_LOG_SIZE];/* (half << 16) | index of each fill */
     struct jc {
         int64_t tag[JC_SIZE];      /* -(eip), or 1 when empty */
         uint64_t code[JC_SIZE];    /* host entry of that block */
@@ -146,12 +156,14 @@ struct cpu {
     uint64_t helper_fn;
     uint32_t helper_arg, helper_next;
     uint32_t slow_lin, slow_acc;
-    uint32_t pext_jc_mask;
-    uint64_t n_helper_calls;         /* branch-cache index bits, for pext */
+    uint32_t pext_jc_mask;         /* branch-cache index bits, for pext */
+    uint64_t n_helper_calls;
 
     /* guest physical memory (RAM only; everything else is dispatched) */
     uint8_t *ram;
     uint32_t ram_size;
+    bool ram_direct;               /* ram == (uint8_t *)cpu + BT_RAM_OFFSET,
+                                      inside a 4 GiB reservation */
 
     const struct bt_host *host;
     struct bt *bt;

@@ -19,6 +19,8 @@ typedef ZydisEncoderOperand eop;
 
 eop R(ZydisRegister r);
 eop I(int64_t v);
+/* 32-bit immediate given as an unsigned guest value (EIP, address) */
+static inline eop I32(uint32_t v) { return I((int32_t)v); }
 /* [base + index*scale + disp], size in bytes (0 for lea-style) */
 eop M(ZydisRegister base, ZydisRegister index, uint8_t scale, int64_t disp,
       uint16_t size);

@@ -147,6 +147,63 @@ HELPER(helper_string)
                 }
             }
         }
+        /* REPE/REPNE CMPS and SCAS: compare a page-bounded run on host
+         * pointers, stop at the first element that ends the repeat */
+        if ((op == STR_CMPS || op == STR_SCAS) && rep >= REP_REPE && n > 1 &&
+            s.amask == 0xffffffffu) {
+            uint32_t m = run_in_page(dst, d, size);
+            if (op == STR_CMPS && run_in_page(src, d, size) < m)
+                m = run_in_page(src, d, size);
+            if (m < n)
+                n = m;
+            uint8_t *pd = chunk_ptr(cpu, dst, n, size, d, ACC_READ);
+            uint8_t *ps = op == STR_CMPS ? chunk_ptr(cpu, src, n, size, d, ACC_READ)
+                                         : NULL;
+            if (n > 1 && pd && (op == STR_SCAS || ps)) {
+                uint32_t k = 0, a = 0, b = 0;
+                bool stop = false;
+                if (op == STR_CMPS && rep == REP_REPE && d > 0) {
+                    /* skip the equal prefix a word at a time */
+                    uint32_t bytes = n * size, i = 0;
+                    while (i + 8 <= bytes) {
+                        uint64_t x, y;
+                        memcpy(&x, ps + i, 8);
+                        memcpy(&y, pd + i, 8);
+                        if (x != y)
+                            break;
+                        i += 8;
+                    }
+                    k = i / size;
+                    if (k == n)
+                        k = n - 1; /* the last element sets the flags */
+                }
+                while (k < n && !stop) {
+                    b = 0;
+                    memcpy(&b, pd + (int32_t)k * step, size);
+                    if (op == STR_CMPS) {
+                        a = 0;
+                        memcpy(&a, ps + (int32_t)k * step, size);
+                    } else {
+                        a = cpu->regs[R_EAX];
+                    }
+                    uint32_t mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+                    bool equal = ((a ^ b) & mask) == 0;
+                    stop = rep == REP_REPE ? !equal : equal;
+                    k++;
+                }
+                cpu->eflags = (cpu->eflags & ~FL_ARITH) | cmp_flags(a, b, size);
+                s.di += (uint32_t)(step * (int32_t)k);
+                if (op == STR_CMPS)
+                    s.si += (uint32_t)(step * (int32_t)k);
+                s.cx -= k;
+                todo -= k;
+                store_sregs(cpu, &s);
+                if (stop)
+                    break;
+                continue;
+            }
+            n = todo;
+        }
         /* one element through the checked accessors */
         uint32_t v, a;
         switch (op) {

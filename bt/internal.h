@@ -60,6 +60,7 @@ struct block {
 #define MODE_PAGING 0x1u
 #define MODE_FLAT 0x2u   /* CS/DS/ES/SS base 0, limit 4 GiB */
 #define MODE_CPL3 0x4u
+#define MODE_DIRECT 0x8u /* paging off, RAM at r15 + BT_RAM_OFFSET */
 
 struct bt {
     struct bt_config cfg;
@@ -85,6 +86,8 @@ struct bt {
     uint32_t n_pages;
 
     struct tctx *tctx; /* translation scratch */
+    struct fault_site *sites; /* sorted by address (the cache only grows) */
+    size_t n_sites, max_sites;
     uint64_t flush_gen; /* bumped by every cache flush */
     void *decoder; /* ZydisDecoder */
     void *capstone; /* csh, only when tracing */
@@ -95,6 +98,21 @@ struct bt {
 #define ACC_WRITE 0x100u    /* the instruction writes */
 #define ACC_READ 0x200u     /* the instruction reads */
 #define ACC_FETCH 0x400u
+#define ACC_DIRECT 0x800u   /* return host - (cpu + BT_RAM_OFFSET) */
+
+/* A direct-addressing access in translated code: if its host instruction
+ * faults (guard page, write-protected code page), the SIGSEGV handler
+ * resumes at the access's slow path. */
+struct fault_site {
+    uintptr_t start, end; /* host code of the access */
+    uintptr_t stub;       /* its slow path */
+};
+
+/* faults.c */
+void sites_add(struct bt *bt, uintptr_t start, uintptr_t end, uintptr_t stub);
+void code_page_protect(struct bt *bt, uint32_t phys_page, bool protect);
+void registry_add(struct bt *bt);
+void registry_remove(struct bt *bt);
 
 /* cache.c */
 void cache_init(struct bt *bt);

@@ -27,6 +27,7 @@ struct bt *bt_create(const struct bt_config *cfg)
     bt->decoder = dec;
     cache_init(bt);
     runtime_emit(bt);
+    registry_add(bt);
     return bt;
 }
 
@@ -34,6 +35,8 @@ void bt_destroy(struct bt *bt)
 {
     if (!bt)
         return;
+    registry_remove(bt);
+    free(bt->sites);
     free(bt->blocks);
     free(bt->hash);
     free(bt->page_blocks);
@@ -43,15 +46,22 @@ void bt_destroy(struct bt *bt)
     free(bt);
 }
 
+void bt_cpu_reset_flat(struct cpu *cpu)
+{
+    bt_cpu_init_flat(cpu, cpu->ram, cpu->ram_size);
+}
+
 void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size)
 {
     const struct bt_host *host = cpu->host;
     struct bt *bt = cpu->bt;
+    bool direct = cpu->ram_direct && ram == cpu->ram;
     memset(cpu, 0, sizeof *cpu);
     cpu->host = host;
     cpu->bt = bt;
     cpu->ram = ram;
     cpu->ram_size = ram_size;
+    cpu->ram_direct = direct;
     cpu->run = 1;
     cpu->eflags = 2;
     cpu->cr0 = CR0_PE | CR0_ET;

@@ -34,8 +34,12 @@ uint32_t bt_mode(const struct cpu *cpu)
     }
     if (flat)
         m |= MODE_FLAT;
+    if (cpu->ram_direct && !(cpu->cr0 & CR0_PG) && cpu->a20_mask == 0xffffffffu)
+        m |= MODE_DIRECT;
     return m;
 }
+
+static void smc_check(struct cpu *cpu, uint32_t phys);
 
 static bool phys_in_ram(const struct cpu *cpu, uint32_t phys, uint32_t len)
 {
@@ -59,6 +63,7 @@ static void pte_set_bits(struct cpu *cpu, uint32_t phys, uint32_t bits)
         memcpy(&v, cpu->ram + phys, 4);
         if ((v & bits) != bits) {
             v |= bits;
+            smc_check(cpu, phys);
             memcpy(cpu->ram + phys, &v, 4);
         }
     }
@@ -149,6 +154,9 @@ static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
                                                        : (int32_t)TLB_TAG_INVALID;
     t->addend[idx] = (uint64_t)(uintptr_t)(cpu->ram + (w->phys & ~0xfffu)) -
                      (uint64_t)(lin & ~0xfffu);
+    if (cpu->tlb_log_n < TLB_LOG_SIZE)
+        cpu->tlb_log[cpu->tlb_log_n] = ((uint32_t)user << 16) | idx;
+    cpu->tlb_log_n++;
     cpu->bt->stats.tlb_fills++;
 }
 
@@ -208,7 +216,19 @@ static void phys_write8(struct cpu *cpu, uint32_t phys, uint8_t v)
  * Both pages of a crossing access are translated before anything is
  * written, so a #PF leaves the guest state untouched.
  */
+static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc);
+
+/* Direct-addressing code indexes from cpu + BT_RAM_OFFSET: hand back the
+ * pointer in that frame. */
 uint8_t *mmu_slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
+{
+    uint8_t *p = slow_path(cpu, lin, acc);
+    if (acc & ACC_DIRECT)
+        return (uint8_t *)(uintptr_t)((uintptr_t)p - ((uintptr_t)cpu + BT_RAM_OFFSET));
+    return p;
+}
+
+static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
 {
     unsigned size = acc & ACC_SIZE_MASK;
     bool user = access_user(cpu, acc);
@@ -342,10 +362,24 @@ static void tlb_clear(struct tlb *t)
     }
 }
 
+static void tlb_invalidate_entry(struct cpu *cpu, uint32_t logged)
+{
+    struct tlb *t = &cpu->tlb[logged >> 16];
+    uint32_t idx = logged & TLB_MASK;
+    t->rtag[idx] = (int32_t)TLB_TAG_INVALID;
+    t->wtag[idx] = (int32_t)TLB_TAG_INVALID;
+}
+
 void bt_tlb_flush(struct cpu *cpu)
 {
-    tlb_clear(&cpu->tlb[0]);
-    tlb_clear(&cpu->tlb[1]);
+    if (cpu->tlb_log_n <= TLB_LOG_SIZE) {
+        for (uint32_t i = 0; i < cpu->tlb_log_n; i++)
+            tlb_invalidate_entry(cpu, cpu->tlb_log[i]);
+    } else {
+        tlb_clear(&cpu->tlb[0]);
+        tlb_clear(&cpu->tlb[1]);
+    }
+    cpu->tlb_log_n = 0;
     /* The branch cache is keyed by linear EIP: a new mapping may put other
      * code there. */
     cache_jc_clear(cpu);
@@ -369,17 +403,26 @@ void bt_tlb_flush_page(struct cpu *cpu, uint32_t linear)
 }
 
 /* Writes to a page that now holds code must go through the slow path. */
+static void protect_entry(struct cpu *cpu, int u, uint32_t i, uint32_t phys_page)
+{
+    struct tlb *t = &cpu->tlb[u];
+    if (t->wtag[i] == (int32_t)TLB_TAG_INVALID)
+        return;
+    uint32_t lin_page = (uint32_t)(-t->wtag[i]) << 12;
+    uint64_t host = t->addend[i] + lin_page;
+    if (host == (uint64_t)(uintptr_t)(cpu->ram + phys_page))
+        t->wtag[i] = (int32_t)TLB_TAG_INVALID;
+}
+
 void tlb_protect_code_page(struct cpu *cpu, uint32_t phys_page)
 {
-    for (int u = 0; u < 2; u++) {
-        struct tlb *t = &cpu->tlb[u];
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            if (t->wtag[i] == (int32_t)TLB_TAG_INVALID)
-                continue;
-            uint32_t lin_page = (uint32_t)(-t->wtag[i]) << 12;
-            uint64_t host = t->addend[i] + lin_page;
-            if (host == (uint64_t)(uintptr_t)(cpu->ram + phys_page))
-                t->wtag[i] = (int32_t)TLB_TAG_INVALID;
-        }
+    if (cpu->tlb_log_n <= TLB_LOG_SIZE) {
+        for (uint32_t i = 0; i < cpu->tlb_log_n; i++)
+            protect_entry(cpu, (int)(cpu->tlb_log[i] >> 16),
+                          cpu->tlb_log[i] & TLB_MASK, phys_page);
+        return;
     }
+    for (int u = 0; u < 2; u++)
+        for (uint32_t i = 0; i < TLB_SIZE; i++)
+            protect_entry(cpu, u, i, phys_page);
 }

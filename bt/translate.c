@@ -65,7 +65,7 @@ void x_exit_direct(struct tctx *t, ZydisMnemonic m, uint32_t target)
         uint8_t *skip = NULL;
         if (m != ZYDIS_MNEMONIC_JMP)
             skip = E_branch(e, invert_jcc(m), e->p, ZYDIS_BRANCH_WIDTH_8);
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(target));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(target));
         x_exit_indirect(t);
         if (skip)
             patch_rel8(skip, e->p);
@@ -86,9 +86,9 @@ static void emit_helper_call(struct tctx *t, void *fn, uint32_t arg)
 {
     struct emit *e = &t->e;
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)(uintptr_t)fn));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I(t->in->eip));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(arg));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I(t->next_eip));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I32(t->in->eip));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(arg));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I32(t->next_eip));
     E_call_abs(e, t->bt->rt.call_helper);
 }
 
@@ -115,7 +115,7 @@ static void emit_exit_stubs(struct tctx *t)
         ex->patch = t->exits[i].field;
         ex->target_eip = t->exits[i].target;
         ex->stub = e->p;
-        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I(ex->target_eip));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32(ex->target_eip));
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)(uintptr_t)ex));
         E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(chain_from), 8), R(R11));
         E_jmp_abs(e, t->bt->rt.exit_chain);
@@ -185,6 +185,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     t->n_exits = 0;
     t->pending_probe = -1;
     t->ended = false;
+    t->direct = (mode & MODE_DIRECT) != 0;
+    t->cur_direct = t->force_probe = false;
     b->eip = eip;
     b->phys = phys;
     b->phys_last = phys;
@@ -193,7 +195,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     struct emit *e = &t->e;
 
     uint8_t *req_stub = e->p;
-    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I(eip));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32(eip));
     E_jmp_abs(e, bt->rt.exit_request);
     b->code = e->p;
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(run), 4));
@@ -259,6 +261,10 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
         cpu->exit_reason = BT_EXIT_INTERNAL;
         bt_leave(cpu, BT_EXIT_INTERNAL);
     }
+    for (int i = 0; i < t->n_stubs; i++)
+        if (t->stubs[i].direct)
+            sites_add(bt, (uintptr_t)t->stubs[i].core,
+                      (uintptr_t)t->stubs[i].back, (uintptr_t)t->stubs[i].stub_addr);
     b->guest_len = pc - eip;
     b->n_insns = n;
     b->code_len = (uint32_t)(e->p - b->code);

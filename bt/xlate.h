@@ -28,6 +28,8 @@ struct slow_stub {
     uint8_t *back;        /* where the stub resumes */
     uint32_t acc;
     uint32_t eip, next_eip;
+    bool direct;          /* no inline probe: a fault site instead */
+    uint8_t *stub_addr;
 };
 
 /* A direct exit whose stub is emitted after the block body. */
@@ -51,6 +53,9 @@ struct tctx {
     struct pending_exit exits[MAX_LOCAL_EXITS];
     int n_exits;
     int pending_probe;    /* stub index of the probe awaiting its core, or -1 */
+    bool direct;          /* block uses direct addressing (MODE_DIRECT) */
+    bool cur_direct;      /* the pending access is direct */
+    bool force_probe;     /* next access must use the TLB probe */
 };
 
 typedef void (*xlate_fn)(struct tctx *t);
@@ -68,6 +73,8 @@ void x_stack_ea(struct tctx *t, int32_t disp);
  * The caller then emits the access ("core") and calls x_probe_end. */
 void x_probe(struct tctx *t, unsigned size, unsigned acc);
 void x_probe_end(struct tctx *t);
+/* The memory operand of the pending access, `size` bytes. */
+eop x_mem(struct tctx *t, unsigned size);
 void x_emit_slow_stubs(struct tctx *t);
 
 /* translate.c */

@@ -32,9 +32,9 @@ static void rm_target(struct tctx *t)
     x_ea(t, op, 0);
     x_probe(t, size, ACC_READ);
     if (size == 2)
-        E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), M(R10, NOREG, 0, 0, 2));
+        E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), x_mem(t, 2));
     else
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), M(R10, NOREG, 0, 0, 4));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), x_mem(t, 4));
     x_probe_end(t);
 }
 
@@ -64,7 +64,7 @@ static void push_value(struct tctx *t, eop val, unsigned size)
     struct emit *e = &t->e;
     x_stack_ea(t, -(int32_t)size);
     x_probe(t, size, ACC_WRITE);
-    E(e, ZYDIS_MNEMONIC_MOV, 2, M(R10, NOREG, 0, 0, size), val);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), val);
     x_probe_end(t);
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, -(int32_t)size, 4));
 }
@@ -98,9 +98,9 @@ void x_ret(struct tctx *t)
     x_stack_ea(t, 0);
     x_probe(t, size, ACC_READ);
     if (size == 2)
-        E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), M(R10, NOREG, 0, 0, 2));
+        E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), x_mem(t, 2));
     else
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), M(R10, NOREG, 0, 0, 4));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), x_mem(t, 4));
     x_probe_end(t);
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, (int32_t)(size + extra), 4));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(R8D));

@@ -98,15 +98,14 @@ static void emit_core(struct tctx *t, const struct rm_info *ri)
                  "cannot re-encode %s", ZydisMnemonicGetString(in->d.mnemonic));
         return;
     }
-    ZydisRegister addr = R10;
     ZydisRegister borrow = NOREG;
+    eop mem = x_mem(t, 0);
     if (ri->ecx_in_rcx)
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(R12D));
     if (ri->mem >= 0 && ri->high8) {
         borrow = pick_borrow(ri->used_legacy | (ri->ecx_in_rcx ? 2u : 0u));
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9), R(borrow));
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(borrow), R(R10));
-        addr = borrow;
     }
     req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
     req.prefixes &= ~(ZyanU64)ZYDIS_ATTRIB_HAS_SEGMENT;
@@ -124,10 +123,17 @@ static void emit_core(struct tctx *t, const struct rm_info *ri)
             }
             o->reg.value = h;
         } else if (o->type == ZYDIS_OPERAND_TYPE_MEMORY) {
-            o->mem.base = addr;
-            o->mem.index = NOREG;
-            o->mem.scale = 0;
-            o->mem.displacement = 0;
+            if (borrow != NOREG) {
+                o->mem.base = borrow;
+                o->mem.index = NOREG;
+                o->mem.scale = 0;
+                o->mem.displacement = 0;
+            } else {
+                o->mem.base = mem.mem.base;
+                o->mem.index = mem.mem.index;
+                o->mem.scale = mem.mem.scale;
+                o->mem.displacement = mem.mem.displacement;
+            }
         }
     }
     E_req(e, &req);
@@ -156,6 +162,9 @@ void x_generic(struct tctx *t)
         if (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)
             acc |= ACC_WRITE;
         x_ea(t, op, 0);
+        /* the register borrowed next to AH..BH would be live at a fault:
+         * those take the TLB path */
+        t->force_probe = ri.high8;
         x_probe(t, op->size / 8, acc);
         emit_core(t, &ri);
         x_probe_end(t);
@@ -191,7 +200,7 @@ void x_lea(struct tctx *t)
         if (dst->size == 16)
             E(e, ZYDIS_MNEMONIC_MOV, 2, R(hd), I((uint16_t)disp));
         else
-            E(e, ZYDIS_MNEMONIC_MOV, 2, R(hd), I((uint32_t)disp));
+            E(e, ZYDIS_MNEMONIC_MOV, 2, R(hd), I32((uint32_t)disp));
         return;
     }
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(hd),
@@ -229,10 +238,10 @@ void x_bt_mem_reg(struct tctx *t)
     bool writes = t->in->d.mnemonic != ZYDIS_MNEMONIC_BT;
     x_probe(t, size, ACC_READ | (writes ? ACC_WRITE : 0));
     ZydisRegister tmp = size == 4 ? R8D : ZYDIS_REGISTER_R8W;
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(tmp), M(R10, NOREG, 0, 0, size));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(tmp), x_mem(t, size));
     E(e, t->in->d.mnemonic, 2, R(tmp), R(hr));
     if (writes)
-        E(e, ZYDIS_MNEMONIC_MOV, 2, M(R10, NOREG, 0, 0, size), R(tmp));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), R(tmp));
     x_probe_end(t);
 }
 
@@ -267,7 +276,7 @@ void x_xlat(struct tctx *t)
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R10, R9, 1, 0, 4));
     }
     x_probe(t, 1, ACC_READ);
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ZYDIS_REGISTER_AL), M(R10, NOREG, 0, 0, 1));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ZYDIS_REGISTER_AL), x_mem(t, 1));
     x_probe_end(t);
 }
 

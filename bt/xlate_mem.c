@@ -3,7 +3,7 @@
  *
  * The probe never touches host EFLAGS (guest flags live there):
  *     rorx  r11d, r10d, 12          ; page number in the low bits
- *     movzx r11d, r11b              ; TLB index
+ *     movzx r11d, r11w              ; TLB index
  *     lea   ecx, [r10 + size-1]     ; last byte (skipped for size 1)
  *     shrx  ecx, ecx, r13d          ; its page (r13 = 12)
  *     mov   r9d, [r15 + tag + r11*4]; -(page) when the entry is valid
@@ -113,7 +113,7 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
     ZydisRegister hi = index != NOREG ? ea_reg32(index) : NOREG;
     disp = (int32_t)(uint32_t)disp;
     if (hb == NOREG && hi == NOREG) {
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I((uint32_t)disp));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I32((uint32_t)disp));
     } else if (hi == NOREG && disp == 0) {
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(hb));
     } else {
@@ -136,13 +136,45 @@ void x_stack_ea(struct tctx *t, int32_t disp)
     add_seg_base(t, ZYDIS_REGISTER_SS);
 }
 
+eop x_mem(struct tctx *t, unsigned size)
+{
+    if (t->cur_direct)
+        return M(R15, R10, 1, BT_RAM_OFFSET, (uint16_t)size);
+    return M(R10, NOREG, 0, 0, (uint16_t)size);
+}
+
+static void add_stub(struct tctx *t, uint8_t *miss, unsigned size, unsigned acc)
+{
+    if (t->n_stubs == MAX_SLOW_STUBS) {
+        t->e.failed = true;
+        return;
+    }
+    struct slow_stub *s = &t->stubs[t->n_stubs];
+    s->miss_field = miss;
+    s->core = t->e.p;
+    s->acc = acc | size;
+    s->eip = t->in->eip;
+    s->next_eip = t->next_eip;
+    s->direct = miss == NULL;
+    t->pending_probe = t->n_stubs++;
+}
+
 void x_probe(struct tctx *t, unsigned size, unsigned acc)
 {
     struct emit *e = &t->e;
+    if (t->direct && !t->force_probe) {
+        /* paging off: [r15 + linear + BT_RAM_OFFSET] is the guest byte;
+         * beyond RAM or on write-protected code the access faults and
+         * resumes at its slow path */
+        t->cur_direct = true;
+        add_stub(t, NULL, size, acc | ACC_DIRECT);
+        return;
+    }
+    t->cur_direct = false;
     int64_t tag = (acc & ACC_WRITE) ? OFF(tlb[t->user].wtag)
                                     : OFF(tlb[t->user].rtag);
     E(e, ZYDIS_MNEMONIC_RORX, 3, R(R11D), R(R10D), I(12));
-    E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R11B));
+    E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R11W));
     if (size > 1) {
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(ECX), M(R10, NOREG, 0, size - 1, 4));
         E(e, ZYDIS_MNEMONIC_SHRX, 3, R(ECX), R(ECX), R(R13D));
@@ -156,17 +188,7 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
     patch_rel8(jr, e->p);
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), M(R15, R11, 8, OFF(tlb[t->user].addend), 8));
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10), M(R10, RCX, 1, 0, 8));
-    if (t->n_stubs == MAX_SLOW_STUBS) {
-        e->failed = true;
-        return;
-    }
-    struct slow_stub *s = &t->stubs[t->n_stubs];
-    s->miss_field = miss;
-    s->core = e->p;
-    s->acc = acc | size;
-    s->eip = t->in->eip;
-    s->next_eip = t->next_eip;
-    t->pending_probe = t->n_stubs++;
+    add_stub(t, miss, size, acc);
 }
 
 void x_probe_end(struct tctx *t)
@@ -175,6 +197,8 @@ void x_probe_end(struct tctx *t)
     s->core_len = (unsigned)(t->e.p - s->core);
     s->back = t->e.p;
     t->pending_probe = -1;
+    t->cur_direct = false;
+    t->force_probe = false;
 }
 
 void x_emit_slow_stubs(struct tctx *t)
@@ -184,13 +208,15 @@ void x_emit_slow_stubs(struct tctx *t)
         struct slow_stub *s = &t->stubs[i];
         if (e->full || e->failed)
             return;
-        patch_rel32(s->miss_field, e->p);
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(s->acc));
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I(s->eip));
+        s->stub_addr = e->p;
+        if (s->miss_field)
+            patch_rel32(s->miss_field, e->p);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(s->acc));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I32(s->eip));
         E_call_abs(e, t->bt->rt.mem_slow);
         E_bytes(e, s->core, s->core_len);
         if (s->acc & ACC_WRITE) {
-            E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I(s->next_eip));
+            E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(s->next_eip));
             E_call_abs(e, t->bt->rt.mem_post);
         }
         E_branch(e, ZYDIS_MNEMONIC_JMP, s->back, ZYDIS_BRANCH_WIDTH_32);
@@ -204,9 +230,9 @@ uint32_t x_rm_to_helper(struct tctx *t, const ZydisDecodedOperand *op)
         x_ea(t, op, 0);
         x_probe(t, size, ACC_READ);
         if (size == 4)
-            E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), M(R10, NOREG, 0, 0, 4));
+            E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), x_mem(t, 4));
         else
-            E(&t->e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), M(R10, NOREG, 0, 0, size));
+            E(&t->e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), x_mem(t, size));
         x_probe_end(t);
         return HA_SIZE(size) | HA_MEM;
     }

@@ -26,7 +26,7 @@ static void load_r8(struct tctx *t, const ZydisDecodedOperand *op, unsigned size
 {
     x_ea(t, op, 0);
     x_probe(t, size, ACC_READ);
-    E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(r8_sized(size)), M(R10, NOREG, 0, 0, size));
+    E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(r8_sized(size)), x_mem(t, size));
     x_probe_end(t);
 }
 
@@ -50,7 +50,7 @@ void x_push(struct tctx *t)
     }
     x_stack_ea(t, -(int32_t)size);
     x_probe(t, size, ACC_WRITE);
-    E(e, ZYDIS_MNEMONIC_MOV, 2, M(R10, NOREG, 0, 0, size), val);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), val);
     x_probe_end(t);
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, -(int32_t)size, 4));
 }
@@ -71,12 +71,12 @@ void x_pop(struct tctx *t)
     }
     x_stack_ea(t, 0);
     x_probe(t, size, ACC_READ);
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(r8_sized(size)), M(R10, NOREG, 0, 0, size));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(r8_sized(size)), x_mem(t, size));
     x_probe_end(t);
     if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
         x_ea(t, op, (int32_t)size);
         x_probe(t, size, ACC_WRITE);
-        E(e, ZYDIS_MNEMONIC_MOV, 2, M(R10, NOREG, 0, 0, size), R(r8_sized(size)));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), R(r8_sized(size)));
         x_probe_end(t);
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, (int32_t)size, 4));
         return;
@@ -101,7 +101,7 @@ void x_leave(struct tctx *t)
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R10, R9, 1, 0, 4));
     }
     x_probe(t, size, ACC_READ);
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(r8_sized(size)), M(R10, NOREG, 0, 0, size));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(r8_sized(size)), x_mem(t, size));
     x_probe_end(t);
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(RBP, NOREG, 0, (int32_t)size, 4));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(size == 2 ? ZYDIS_REGISTER_BP : EBP),

@@ -217,6 +217,7 @@ static const xlate_fn table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
     [ZYDIS_MNEMONIC_TZCNT] = x_bsf_compat, [ZYDIS_MNEMONIC_LZCNT] = x_bsf_compat,
     [ZYDIS_MNEMONIC_LEA] = x_lea, [ZYDIS_MNEMONIC_XLAT] = x_xlat,
     [ZYDIS_MNEMONIC_NOP] = x_nop, [ZYDIS_MNEMONIC_PAUSE] = x_nop,
+    [ZYDIS_MNEMONIC_ENDBR32] = x_nop, [ZYDIS_MNEMONIC_ENDBR64] = x_nop,
     [ZYDIS_MNEMONIC_PREFETCHNTA] = x_nop, [ZYDIS_MNEMONIC_PREFETCHT0] = x_nop,
     [ZYDIS_MNEMONIC_PREFETCHT1] = x_nop, [ZYDIS_MNEMONIC_PREFETCHT2] = x_nop,
     [ZYDIS_MNEMONIC_CLD] = x_cld, [ZYDIS_MNEMONIC_STD] = x_std,
