@@ -28,6 +28,10 @@ struct bt_host {
     void (*irq_window)(void *opaque);
     /* load a segment register with descriptor checks (may fault) */
     void (*load_seg)(void *opaque, int seg, uint16_t sel);
+    /* Interrupt acknowledge: called when cpu->irq_pending is set and the
+     * CPU can take an interrupt; returns the vector (the PIC's INTA
+     * cycle), or -1 if the request went away. */
+    int (*irq_ack)(void *opaque);
 };
 
 /* Why bt_run returned. */
@@ -36,6 +40,7 @@ enum bt_exit {
     BT_EXIT_HLT,         /* guest executed HLT; cpu->eip is past it */
     BT_EXIT_EXCEPTION,   /* cpu->exc_vector/exc_error set, eip at the fault */
     BT_EXIT_INTERNAL,    /* translator could not go on (bug, code cache) */
+    BT_EXIT_SHUTDOWN,    /* triple fault: cpu->exc_* hold the first fault */
 };
 
 struct bt_config {

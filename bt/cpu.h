@@ -104,7 +104,7 @@ struct bt;       /* the translator instance, opaque */
 struct cpu {
     /* ---- hot: touched by translated code ---- */
     uint32_t run;                  /* 0 = leave translated code at next block entry */
-    uint32_t pad0;
+    uint32_t irq_pending;          /* set by the monitor: the PIC's INTR line */
     struct tlb {
         int32_t rtag[TLB_SIZE];    /* -(page) for readable entries */
         int32_t wtag[TLB_SIZE];    /* -(page) for writable, dirty, code-free */

@@ -61,6 +61,7 @@ struct block {
 #define MODE_FLAT 0x2u   /* CS/DS/ES/SS base 0, limit 4 GiB */
 #define MODE_CPL3 0x4u
 #define MODE_DIRECT 0x8u /* paging off, RAM at r15 + BT_RAM_OFFSET */
+#define MODE_FPU_NM 0x10u /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */
 
 struct bt {
     struct bt_config cfg;

@@ -36,6 +36,8 @@ uint32_t bt_mode(const struct cpu *cpu)
         m |= MODE_FLAT;
     if (cpu->ram_direct && !(cpu->cr0 & CR0_PG) && cpu->a20_mask == 0xffffffffu)
         m |= MODE_DIRECT;
+    if (cpu->cr0 & (CR0_TS | CR0_EM))
+        m |= MODE_FPU_NM;
     return m;
 }
 
