@@ -1,0 +1,154 @@
+/* The host end of a serial line: buffered output, threaded input. */
+#include "vmm/chardev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Reads in_fd into the ring until EOF, an error or chardev_close. Waiting
+ * for room in the ring (instead of dropping) keeps piped input intact. */
+static void *reader_main(void *arg)
+{
+    struct chardev *c = arg;
+    struct pollfd fds[2] = {
+        { .fd = c->in_fd, .events = POLLIN },
+        { .fd = c->stop_pipe[0], .events = POLLIN },
+    };
+    uint8_t buf[256];
+
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[1].revents)
+            break;
+        ssize_t n = read(c->in_fd, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0) /* EOF, or EIO when a background job reads its tty */
+            break;
+        __atomic_add_fetch(&c->bytes_in, (uint64_t)n, __ATOMIC_RELAXED);
+        if (!input_ring_push_all(&c->in, buf, (size_t)n))
+            break;
+    }
+    return NULL;
+}
+
+int chardev_open_fds(struct chardev *c, int out_fd, int in_fd)
+{
+    int err;
+
+    memset(c, 0, sizeof(*c));
+    c->out_fd = out_fd;
+    c->in_fd = in_fd;
+    c->stop_pipe[0] = c->stop_pipe[1] = -1;
+    input_ring_init(&c->in);
+    if (in_fd < 0)
+        return 0;
+    if (pipe2(c->stop_pipe, O_CLOEXEC) < 0) {
+        err = errno;
+        goto fail;
+    }
+    err = pthread_create(&c->reader, NULL, reader_main, c);
+    if (err) {
+        close(c->stop_pipe[0]);
+        close(c->stop_pipe[1]);
+        goto fail;
+    }
+    c->reader_running = true;
+    return 0;
+
+fail:
+    input_ring_destroy(&c->in);
+    return -err;
+}
+
+int chardev_open(struct chardev *c, const char *spec, char *err, size_t errlen)
+{
+    int ret;
+
+    if (strcmp(spec, "stdio") == 0) {
+        ret = chardev_open_fds(c, STDOUT_FILENO, STDIN_FILENO);
+        if (ret < 0)
+            snprintf(err, errlen, "--serial stdio: cannot start input: %s",
+                     strerror(-ret));
+        return ret;
+    }
+    if (strncmp(spec, "file:", 5) == 0 && spec[5]) {
+        int fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            ret = -errno;
+            snprintf(err, errlen, "--serial %s: cannot open: %s", spec,
+                     strerror(errno));
+            return ret;
+        }
+        ret = chardev_open_fds(c, fd, -1);
+        c->own_out_fd = true;
+        return ret;
+    }
+    snprintf(err, errlen,
+             "--serial %s: expected 'stdio' or 'file:PATH'", spec);
+    return -EINVAL;
+}
+
+void chardev_flush(struct chardev *c)
+{
+    size_t done = 0;
+
+    while (done < c->out_len && c->out_fd >= 0 && !c->out_failed) {
+        ssize_t n = write(c->out_fd, c->out_buf + done, c->out_len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            c->out_failed = true; /* e.g. EPIPE: the reader went away */
+            break;
+        }
+        done += (size_t)n;
+    }
+    c->out_len = 0;
+}
+
+void chardev_putc(struct chardev *c, uint8_t byte)
+{
+    c->bytes_out++;
+    c->out_buf[c->out_len++] = byte;
+    if (byte == '\n' || c->out_len == CHARDEV_OUT_BUF)
+        chardev_flush(c);
+}
+
+bool chardev_getc(struct chardev *c, uint8_t *byte)
+{
+    return input_ring_pop(&c->in, byte);
+}
+
+bool chardev_input_pending(struct chardev *c)
+{
+    return input_ring_count(&c->in) != 0;
+}
+
+void chardev_close(struct chardev *c)
+{
+    chardev_flush(c);
+    input_ring_close(&c->in);
+    if (c->reader_running) {
+        ssize_t n;
+        do
+            n = write(c->stop_pipe[1], "", 1);
+        while (n < 0 && errno == EINTR);
+        pthread_join(c->reader, NULL);
+        c->reader_running = false;
+    }
+    for (int i = 0; i < 2; i++)
+        if (c->stop_pipe[i] >= 0)
+            close(c->stop_pipe[i]);
+    c->stop_pipe[0] = c->stop_pipe[1] = -1;
+    if (c->own_out_fd && c->out_fd >= 0)
+        close(c->out_fd);
+    c->out_fd = -1;
+    input_ring_destroy(&c->in);
+}

@@ -1,0 +1,152 @@
+/* The machine: RAM, CPU, translator, port dispatch and the device list. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vmm/dev/debug_exit.h"
+#include "vmm/dev/uart16550.h"
+#include "vmm/exit_status.h"
+
+/* The devices of the machine, created in this order. */
+static const struct device_ops *const machine_devices[] = {
+    &com1_device,       /* 16550A UART on COM1: the guest console */
+    &debug_exit_device, /* QEMU's isa-debug-exit: the guest sets our status */
+};
+
+_Static_assert(sizeof(machine_devices) / sizeof(machine_devices[0]) <=
+                   VM_MAX_DEVICES,
+               "raise VM_MAX_DEVICES");
+
+/* ---- what the translator calls for anything that is not RAM ---- */
+
+static uint32_t vm_io_in(void *opaque, uint16_t port, unsigned size)
+{
+    struct vm *vm = opaque;
+    return ioport_in(&vm->io, port, size);
+}
+
+static void vm_io_out(void *opaque, uint16_t port, unsigned size, uint32_t val)
+{
+    struct vm *vm = opaque;
+    ioport_out(&vm->io, port, size, val);
+}
+
+/* Nothing is mapped outside RAM yet: open bus. */
+static uint32_t vm_mmio_read(void *opaque, uint32_t gpa, unsigned size)
+{
+    struct vm *vm = opaque;
+    (void)gpa;
+    vm->stats.mmio_reads++;
+    return size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+}
+
+static void vm_mmio_write(void *opaque, uint32_t gpa, unsigned size,
+                          uint32_t val)
+{
+    struct vm *vm = opaque;
+    (void)gpa, (void)size, (void)val;
+    vm->stats.mmio_writes++;
+}
+
+/* ---- life cycle ---- */
+
+struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
+                     int *status)
+{
+    struct vm *vm = calloc(1, sizeof(*vm));
+    int ret;
+
+    *status = TPVM_EXIT_INTERNAL;
+    if (!vm) {
+        snprintf(err, errlen, "out of memory for the machine");
+        return NULL;
+    }
+    vm->opts = opts;
+    vm->ram_size = (uint32_t)opts->ram_size;
+    ioport_table_init(&vm->io);
+
+    /* Guest RAM: anonymous and demand-zero, so -m 3G costs what the guest
+     * touches. */
+    vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (vm->ram == MAP_FAILED) {
+        vm->ram = NULL;
+        snprintf(err, errlen, "cannot allocate %u MiB of guest RAM: %s",
+                 vm->ram_size >> 20, strerror(errno));
+        *status = TPVM_EXIT_USAGE;
+        goto fail;
+    }
+
+    struct bt_config cfg = {
+        .code_cache_size = 0,
+        .trace = opts->trace ? stderr : NULL,
+    };
+    vm->bt = bt_create(&cfg);
+    if (!vm->bt) {
+        snprintf(err, errlen, "cannot create the translator");
+        goto fail;
+    }
+    vm->host = (struct bt_host){
+        .opaque = vm,
+        .io_in = vm_io_in,
+        .io_out = vm_io_out,
+        .mmio_read = vm_mmio_read,
+        .mmio_write = vm_mmio_write,
+    };
+
+    ret = chardev_open(&vm->serial, opts->serial, err, errlen);
+    if (ret < 0) {
+        *status = TPVM_EXIT_USAGE;
+        goto fail;
+    }
+    vm->serial_open = true;
+
+    for (size_t i = 0; i < sizeof(machine_devices) / sizeof(machine_devices[0]);
+         i++) {
+        void *state = machine_devices[i]->create(vm, err, errlen);
+        if (!state)
+            goto fail;
+        vm->devices[vm->ndevices].ops = machine_devices[i];
+        vm->devices[vm->ndevices].state = state;
+        vm->ndevices++;
+    }
+    *status = 0;
+    return vm;
+
+fail:
+    vm_destroy(vm);
+    return NULL;
+}
+
+void vm_attach_cpu(struct vm *vm)
+{
+    bt_attach(vm->bt, &vm->cpu, &vm->host);
+}
+
+void vm_flush_devices(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ndevices; i++)
+        if (vm->devices[i].ops->flush)
+            vm->devices[i].ops->flush(vm->devices[i].state);
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (!vm)
+        return;
+    vm_flush_devices(vm);
+    while (vm->ndevices > 0) {
+        vm->ndevices--;
+        vm->devices[vm->ndevices].ops->destroy(vm->devices[vm->ndevices].state);
+    }
+    if (vm->serial_open)
+        chardev_close(&vm->serial);
+    if (vm->bt)
+        bt_destroy(vm->bt);
+    if (vm->ram)
+        munmap(vm->ram, vm->ram_size);
+    free(vm);
+}
