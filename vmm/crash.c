@@ -4,6 +4,8 @@
  * use in signal handlers. */
 #include "vmm/crash.h"
 
+#include "bt/bt.h"
+
 #define UNW_LOCAL_ONLY
 #include <errno.h>
 #include <libunwind.h>
@@ -112,8 +114,11 @@ static void print_backtrace(void)
 static void crash_handler(int sig, siginfo_t *si, void *uctx)
 {
     struct line l = { .len = 0 };
-    (void)uctx;
 
+    /* Guest accesses beyond RAM or onto translated code pages arrive
+     * here first; the translator resolves them. */
+    if (sig == SIGSEGV && bt_handle_segv(si->si_addr, uctx))
+        return;
     put_str(&l, "tpvm: fatal signal ");
     put_num(&l, (uint64_t)sig, 10);
     put_str(&l, " (");

@@ -63,7 +63,7 @@ static uint32_t ram_rd32(const struct vm *vm, uint32_t pa, bool *ok)
 static bool linear_to_phys(const struct vm *vm, uint32_t lin, uint32_t *pa,
                            uint32_t *page_left)
 {
-    const struct cpu *c = &vm->cpu;
+    const struct cpu *c = vm->cpu;
     bool ok = true;
 
     if (!(c->cr0 & CR0_PG)) {
@@ -89,7 +89,7 @@ static bool linear_to_phys(const struct vm *vm, uint32_t lin, uint32_t *pa,
 
 static void print_code(struct vm *vm, FILE *out)
 {
-    const struct cpu *c = &vm->cpu;
+    const struct cpu *c = vm->cpu;
     uint32_t lin = c->seg[S_CS].base + c->eip;
     uint32_t pa, left;
     char text[128];
@@ -139,7 +139,7 @@ void vm_diagnose(struct vm *vm, const char *reason, bool exception,
     static const char *const seg_names[S_COUNT] = {
         "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr",
     };
-    const struct cpu *c = &vm->cpu;
+    const struct cpu *c = vm->cpu;
     const uint32_t *r = c->regs;
 
     fprintf(out, "tpvm: guest died: %s\n", reason);

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         return status;
     }
     struct boot_target target = {
-        .ram = vm->ram, .ram_size = vm->ram_size, .cpu = &vm->cpu,
+        .ram = vm->ram, .ram_size = vm->ram_size, .cpu = vm->cpu,
     };
     if (loader_load(opts.kernel, opts.append, &target, &lerr) < 0) {
         fprintf(stderr, "tpvm: %s\n", lerr.msg);

@@ -35,7 +35,7 @@ static int guest_died(struct vm *vm, const char *reason, bool exception)
  * run the guest again. */
 static int handle_exit(struct vm *vm, int why)
 {
-    struct cpu *cpu = &vm->cpu;
+    struct cpu *cpu = vm->cpu;
 
     switch (why) {
     case BT_EXIT_REQUEST:
@@ -94,8 +94,8 @@ int vm_run(struct vm *vm)
 
     while (status < 0 && !vm->exit_requested) {
         /* Re-arm: the previous stop request has been handled. */
-        __atomic_store_n(&vm->cpu.run, 1, __ATOMIC_RELEASE);
-        int why = bt_run(&vm->cpu);
+        __atomic_store_n(&vm->cpu->run, 1, __ATOMIC_RELEASE);
+        int why = bt_run(vm->cpu);
         count_exit(vm, why);
         /* The guest stopped: show its output before any diagnosis. */
         vm_flush_devices(vm);

@@ -68,17 +68,17 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
     vm->ram_size = (uint32_t)opts->ram_size;
     ioport_table_init(&vm->io);
 
-    /* Guest RAM: anonymous and demand-zero, so -m 3G costs what the guest
-     * touches. */
-    vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (vm->ram == MAP_FAILED) {
-        vm->ram = NULL;
+    /* The CPU and guest RAM come together: RAM sits at a fixed offset
+     * from the CPU state so paging-off code addresses it directly. RAM is
+     * anonymous and demand-zero, so -m 3G costs what the guest touches. */
+    vm->cpu = bt_cpu_alloc(vm->ram_size);
+    if (!vm->cpu) {
         snprintf(err, errlen, "cannot allocate %u MiB of guest RAM: %s",
                  vm->ram_size >> 20, strerror(errno));
         *status = TPVM_EXIT_USAGE;
         goto fail;
     }
+    vm->ram = vm->cpu->ram;
 
     struct bt_config cfg = {
         .code_cache_size = 0,
@@ -123,7 +123,7 @@ fail:
 
 void vm_attach_cpu(struct vm *vm)
 {
-    bt_attach(vm->bt, &vm->cpu, &vm->host);
+    bt_attach(vm->bt, vm->cpu, &vm->host);
 }
 
 void vm_flush_devices(struct vm *vm)
@@ -146,7 +146,6 @@ void vm_destroy(struct vm *vm)
         chardev_close(&vm->serial);
     if (vm->bt)
         bt_destroy(vm->bt);
-    if (vm->ram)
-        munmap(vm->ram, vm->ram_size);
+    bt_cpu_free(vm->cpu);
     free(vm);
 }

@@ -35,7 +35,7 @@ struct vm_stats {
 #define VM_MAX_DEVICES 16
 
 struct vm {
-    struct cpu cpu;            /* first: the largest and most aligned member */
+    struct cpu *cpu;           /* with its RAM, from bt_cpu_alloc() */
     struct bt *bt;
     struct bt_host host;       /* callbacks bt uses to reach io and mmio */
 
@@ -84,7 +84,7 @@ static inline void vm_request_exit(struct vm *vm, int status)
         vm->exit_status = status;
         vm->exit_requested = true;
     }
-    bt_request_exit(&vm->cpu);
+    bt_request_exit(vm->cpu);
 }
 
 /* --stats: translator, port I/O and monitor counters. */
