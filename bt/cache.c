@@ -99,14 +99,22 @@ void cache_chain(struct bt *bt, struct exit *from, struct block *to)
 
 static uint32_t jc_index(uint32_t eip)
 {
-    return (eip >> JC_SHIFT) & (JC_SIZE - 1);
+    return eip & (JC_SIZE - 1);
 }
 
+/* Fills are logged, so a clear (on every TLB flush) touches only the
+ * entries in use. */
 void cache_jc_clear(struct cpu *cpu)
 {
-    for (int u = 0; u < 2; u++)
-        for (unsigned i = 0; i < JC_SIZE; i++)
-            cpu->jc[u].tag[i] = 1;
+    if (cpu->jc_log_n <= JC_LOG_SIZE) {
+        for (uint32_t i = 0; i < cpu->jc_log_n; i++)
+            cpu->jc[cpu->jc_log[i] >> 16].tag[cpu->jc_log[i] & (JC_SIZE - 1)] = 1;
+    } else {
+        for (int u = 0; u < 2; u++)
+            for (unsigned i = 0; i < JC_SIZE; i++)
+                cpu->jc[u].tag[i] = 1;
+    }
+    cpu->jc_log_n = 0;
 }
 
 void cache_jc_fill(struct cpu *cpu, struct block *b)
@@ -115,6 +123,9 @@ void cache_jc_fill(struct cpu *cpu, struct block *b)
     uint32_t i = jc_index(b->eip);
     cpu->jc[u].tag[i] = -(int64_t)b->eip;
     cpu->jc[u].code[i] = (uint64_t)(uintptr_t)b->code;
+    if (cpu->jc_log_n < JC_LOG_SIZE)
+        cpu->jc_log[cpu->jc_log_n] = ((uint32_t)u << 16) | i;
+    cpu->jc_log_n++;
 }
 
 static void unlink_from(struct block *target, struct exit *ex)

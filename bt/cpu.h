@@ -71,9 +71,9 @@ enum {
 #define TLB_TAG_INVALID 0x00100000u /* never the negation of a 20-bit page */
 
 /* Indirect-branch cache: guest EIP -> host code, probed inline. */
-#define JC_BITS 12
+#define JC_BITS 16 /* index = low 16 bits of the guest EIP (movzx) */
 #define JC_SIZE (1u << JC_BITS)
-#define JC_SHIFT 1 /* index = (eip >> JC_SHIFT) & (JC_SIZE - 1), via pext */
+#define JC_LOG_SIZE 4096
 
 /* With bt_cpu_alloc(), guest-physical 0 sits at this offset from the
  * struct cpu, followed by a reservation covering all 4 GiB: paging-off
@@ -116,6 +116,8 @@ struct cpu {
         int64_t tag[JC_SIZE];      /* -(eip), or 1 when empty */
         uint64_t code[JC_SIZE];    /* host entry of that block */
     } jc[2];                       /* [0] CPL 0-2 blocks, [1] CPL 3 blocks */
+    uint32_t jc_log_n;             /* fills since the last clear */
+    uint32_t jc_log[JC_LOG_SIZE];  /* (half << 16) | index of each fill */
 
     /* guest registers; live in host registers while translated code runs */
     uint32_t regs[8];
@@ -156,7 +158,6 @@ struct cpu {
     uint64_t helper_fn;
     uint32_t helper_arg, helper_next;
     uint32_t slow_lin, slow_acc;
-    uint32_t pext_jc_mask;         /* branch-cache index bits, for pext */
     uint64_t n_helper_calls;
 
     /* guest physical memory (RAM only; everything else is dispatched) */

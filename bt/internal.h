@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bt/bt.h"
 #include "bt/runtime.h"
@@ -16,8 +17,9 @@
  *   guest ECX lives in r12 and guest ESP in r14, so that host rcx is free
  *   for the flag-free compares (lea + jrcxz) of the TLB probe, the branch
  *   cache and the exit check, and rsp stays the host stack.
- *   r15 = struct cpu *, r13 = 12 (shift count for shrx), r8 = branch-cache
- *   index mask for pext. rcx r9 r10 r11 are scratch.
+ *   r15 = struct cpu *, r13 = 12 (shift count for shrx). rcx r9 r10 r11
+ *   are scratch; r8 carries a value across a second memory access and is
+ *   preserved across C calls.
  *   Guest arithmetic flags live in host EFLAGS, across chained blocks too;
  *   nothing on a fast path touches host EFLAGS. Guest DF lives in
  *   cpu->eflags (host DF stays clear for C).
@@ -91,7 +93,7 @@ struct bt {
     size_t n_sites, max_sites;
     uint64_t flush_gen; /* bumped by every cache flush */
     void *decoder; /* ZydisDecoder */
-    void *capstone; /* csh, only when tracing */
+    bool trace_host; /* TPVM_TRACE_HOST=1 with --trace: host code too */
 };
 
 /* Access descriptor passed to the slow path (r9d). */
@@ -152,6 +154,8 @@ void mmu_slow_post(struct cpu *cpu);
 void tlb_protect_code_page(struct cpu *cpu, uint32_t phys_page);
 size_t mmu_fetch_code(struct cpu *cpu, uint32_t lin, uint8_t *buf,
                       size_t len, uint32_t *phys_out);
+
+void bt_disasm_host(FILE *out, const uint8_t *code, size_t len);
 
 /* exceptions: leave translated code to the run loop. */
 _Noreturn void bt_raise(struct cpu *cpu, int vector, uint32_t error,

@@ -23,6 +23,8 @@ struct bt *bt_create(const struct bt_config *cfg)
     }
     if (cfg)
         bt->cfg = *cfg;
+    const char *th = getenv("TPVM_TRACE_HOST");
+    bt->trace_host = bt->cfg.trace && th && *th == '1';
     ZydisDecoderInit(dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
     bt->decoder = dec;
     cache_init(bt);
@@ -67,7 +69,6 @@ void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size)
     cpu->cr0 = CR0_PE | CR0_ET;
     cpu->a20_mask = 0xffffffffu;
     cpu->exc_vector = -1;
-    cpu->pext_jc_mask = (JC_SIZE - 1) << JC_SHIFT;
     for (int s = 0; s < S_LDTR; s++) {
         cpu->seg[s].base = 0;
         cpu->seg[s].limit = 0xffffffffu;
@@ -80,6 +81,7 @@ void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size)
     for (int u = 0; u < 2; u++)
         for (unsigned i = 0; i < TLB_SIZE; i++)
             cpu->tlb[u].rtag[i] = cpu->tlb[u].wtag[i] = (int32_t)TLB_TAG_INVALID;
+    cpu->jc_log_n = UINT32_MAX; /* nothing logged: clear every entry */
     cache_jc_clear(cpu);
 }
 
@@ -88,7 +90,6 @@ void bt_attach(struct bt *bt, struct cpu *cpu, const struct bt_host *host)
     bt->cpu = cpu;
     cpu->bt = bt;
     cpu->host = host;
-    cpu->pext_jc_mask = (JC_SIZE - 1) << JC_SHIFT;
     bt->n_pages = (cpu->ram_size + 0xfffu) >> 12;
     free(bt->page_blocks);
     free(bt->page_has_code);

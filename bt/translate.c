@@ -22,7 +22,7 @@ void helper_raise_ud(struct cpu *cpu, uint32_t arg, uint32_t next);
 void x_exit_indirect(struct tctx *t)
 {
     struct emit *e = &t->e;
-    E(e, ZYDIS_MNEMONIC_PEXT, 3, R(R11D), R(R9D), MC(OFF(pext_jc_mask), 4));
+    E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R9W));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), M(R15, R11, 8, OFF(jc[t->user].tag), 8));
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(RCX, R9, 1, 0, 8));
     uint8_t *jr = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
@@ -273,5 +273,9 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     bt->stats.insns_translated += n;
     bt->stats.code_bytes += (uint64_t)(e->p - req_stub);
     cache_insert(bt, b);
+    if (bt->trace_host) {
+        fprintf(bt->cfg.trace, "  host code of block %08x:\n", eip);
+        bt_disasm_host(bt->cfg.trace, req_stub, (size_t)(e->p - req_stub));
+    }
     return b;
 }
