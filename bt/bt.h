@@ -21,13 +21,10 @@ struct bt_host {
     uint32_t (*mmio_read)(void *opaque, uint32_t gpa, unsigned size);
     void (*mmio_write)(void *opaque, uint32_t gpa, unsigned size, uint32_t val);
     /* optional (NULL = not provided) */
+    /* override the built-in CPU model (bt/cpuid.c) */
     void (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
-    /* IN/OUT when CPL > IOPL: the TSS I/O bitmap decides */
-    bool (*io_allowed)(void *opaque, uint16_t port, unsigned size);
     /* EFLAGS.IF went from 0 to 1: pending interrupts may now be taken */
     void (*irq_window)(void *opaque);
-    /* load a segment register with descriptor checks (may fault) */
-    void (*load_seg)(void *opaque, int seg, uint16_t sel);
     /* Interrupt acknowledge: called when cpu->irq_pending is set and the
      * CPU can take an interrupt; returns the vector (the PIC's INTA
      * cycle), or -1 if the request went away. */
@@ -65,7 +62,9 @@ struct bt_config {
     X(exits_to_loop, "exits from translated code to the run loop")    \
     X(helper_calls, "helper calls from translated code")              \
     X(string_ops, "string instructions executed by helper")           \
-    X(exceptions, "guest exceptions raised")
+    X(exceptions, "guest exceptions raised")                        \
+    X(exceptions_delivered, "exceptions delivered through the IDT")   \
+    X(interrupts_delivered, "external interrupts delivered")
 
 struct bt_stats {
 #define X(name, desc) uint64_t name;

@@ -226,7 +226,11 @@ void cache_flush(struct bt *bt)
     bt->flush_gen++;
 }
 
+/* May be called from a helper while a block runs: the flush happens at
+ * the next dispatch, so the running code stays intact until it exits. */
 void bt_flush_code(struct bt *bt)
 {
-    cache_flush(bt);
+    bt->flush_pending = true;
+    if (bt->cpu)
+        bt_request_exit(bt->cpu);
 }

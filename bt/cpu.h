@@ -158,6 +158,9 @@ struct cpu {
     uint64_t helper_fn;
     uint32_t helper_arg, helper_next;
     uint32_t slow_lin, slow_acc;
+    uint32_t sys_lin;              /* memory operand of a system instruction */
+    uint32_t sys_imm;              /* far pointer offset / immediate */
+    uint32_t sys_sel;              /* far pointer selector */
     uint64_t n_helper_calls;
 
     /* guest physical memory (RAM only; everything else is dispatched) */

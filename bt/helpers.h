@@ -39,6 +39,24 @@ enum { REP_NONE = 0, REP_REP = 1, REP_REPE = 2, REP_REPNE = 3 };
 /* helper_int kinds */
 enum { INT_N, INT_3, INT_O };
 
+/* helper_sys: op in bits 0-7, first register 8-11, SA_MEM (operand at
+ * cpu->sys_lin), SA_PTR (far pointer in sys_sel:sys_imm), operand size
+ * 16-19, extra (CR/DR/segment number) 20-23, second register 24-27. */
+enum {
+    SYS_NONE, SYS_MOV_TO_SREG, SYS_MOV_FROM_SREG, SYS_LGDT, SYS_LIDT,
+    SYS_SGDT, SYS_SIDT, SYS_LLDT, SYS_SLDT, SYS_LTR, SYS_STR, SYS_LMSW,
+    SYS_SMSW, SYS_CLTS, SYS_INVLPG, SYS_WBINVD, SYS_RDMSR, SYS_WRMSR,
+    SYS_RDPMC, SYS_RDTSC, SYS_SYSENTER, SYS_SYSEXIT, SYS_IRET, SYS_LAR,
+    SYS_LSL, SYS_VERR, SYS_VERW, SYS_ARPL, SYS_BOUND, SYS_LXS, SYS_JMPF,
+    SYS_CALLF, SYS_RETF,
+    /* from here the first register slot is decided by the handler */
+    SYS_MOV_TO_CR, SYS_MOV_FROM_CR, SYS_MOV_TO_DR, SYS_MOV_FROM_DR,
+};
+#define SA_MEM 0x1000u
+#define SA_PTR 0x2000u
+#define SA_SIZE(s) ((uint32_t)(s) << 16)
+#define SA_X(x) ((uint32_t)(x) << 20)
+
 /* Read an r/m operand described by HA_ bits. */
 uint32_t helper_operand(struct cpu *cpu, uint32_t arg);
 /* Write a general register of the given size (1, 2, 4; high8 for AH..) */

@@ -5,6 +5,7 @@
  * that really happen. */
 #include <string.h>
 
+#include "bt/cpu_sys.h"
 #include "bt/helpers.h"
 #include "bt/internal.h"
 #include "bt/xlate.h"
@@ -24,6 +25,8 @@ HELPER(helper_cpuid)
     uint32_t leaf = cpu->regs[R_EAX], sub = cpu->regs[R_ECX];
     if (cpu->host && cpu->host->cpuid)
         cpu->host->cpuid(cpu->host->opaque, leaf, sub, out);
+    else
+        cpuid_model(leaf, sub, out);
     cpu->regs[R_EAX] = out[0];
     cpu->regs[R_EBX] = out[1];
     cpu->regs[R_ECX] = out[2];
@@ -54,8 +57,7 @@ HELPER(helper_io)
     bool is_in = arg & HA_X(1);
     uint16_t port = (arg & HA_X(2)) ? (uint16_t)((arg >> 24) & 0xffu)
                                     : (uint16_t)(cpu->regs[R_EDX] & 0xffffu);
-    if (!io_allowed(cpu) && !(cpu->host->io_allowed &&
-                              cpu->host->io_allowed(cpu->host->opaque, port, size)))
+    if (!cpu_io_allowed(cpu, port, size))
         bt_raise(cpu, EXC_GP, 0, true);
     if (is_in) {
         uint32_t v = cpu->host->io_in(cpu->host->opaque, port, size);
@@ -192,17 +194,6 @@ HELPER(helper_enter)
     cpu->regs[R_ESP] = sp;
 }
 
-HELPER(helper_pop_sreg)
-{
-    (void)next;
-    unsigned size = arg & 0xffu;
-    int seg = (int)((arg >> 20) & 0xfu);
-    uint32_t v = mmu_read(cpu, cpu->seg[S_SS].base + cpu->regs[R_ESP], size);
-    if (!cpu->host || !cpu->host->load_seg)
-        bt_raise(cpu, EXC_UD, 0, false);
-    cpu->host->load_seg(cpu->host->opaque, seg, (uint16_t)v);
-    cpu->regs[R_ESP] += size;
-}
 
 /* CLI/STI: arg HA_X(1) = STI. Allowed when CPL <= IOPL. STI delays
  * interrupts by one instruction (the shadow). */

@@ -5,6 +5,7 @@
  * are moved with memmove/memset instead of element by element. */
 #include <string.h>
 
+#include "bt/cpu_sys.h"
 #include "bt/helpers.h"
 #include "bt/internal.h"
 #include "bt/xlate.h"
@@ -237,6 +238,8 @@ HELPER(helper_string)
             break;
         case STR_INS: {
             uint16_t port = cpu->regs[R_EDX] & 0xffffu;
+            if (!cpu_io_allowed(cpu, port, size))
+                bt_raise(cpu, EXC_GP, 0, true);
             /* check the destination before the port read has effects */
             mmu_translate(cpu, dst, ACC_WRITE | size);
             v = cpu->host->io_in(cpu->host->opaque, port, size);
@@ -246,6 +249,8 @@ HELPER(helper_string)
         }
         case STR_OUTS: {
             uint16_t port = cpu->regs[R_EDX] & 0xffffu;
+            if (!cpu_io_allowed(cpu, port, size))
+                bt_raise(cpu, EXC_GP, 0, true);
             v = mmu_read(cpu, src, size);
             cpu->host->io_out(cpu->host->opaque, port, size, v);
             s.si += (uint32_t)step;

@@ -92,6 +92,7 @@ struct bt {
     struct fault_site *sites; /* sorted by address (the cache only grows) */
     size_t n_sites, max_sites;
     uint64_t flush_gen; /* bumped by every cache flush */
+    bool flush_pending; /* bt_flush_code() waits for the next dispatch */
     void *decoder; /* ZydisDecoder */
     bool trace_host; /* TPVM_TRACE_HOST=1 with --trace: host code too */
 };
@@ -102,6 +103,7 @@ struct bt {
 #define ACC_READ 0x200u     /* the instruction reads */
 #define ACC_FETCH 0x400u
 #define ACC_DIRECT 0x800u   /* return host - (cpu + BT_RAM_OFFSET) */
+#define ACC_SUPER 0x1000u   /* implicit supervisor access (GDT, IDT, TSS) */
 
 /* A direct-addressing access in translated code: if its host instruction
  * faults (guard page, write-protected code page), the SIGSEGV handler
@@ -144,6 +146,9 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc);
 /* C-side guest memory accessors used by helpers (raise guest faults). */
 uint32_t mmu_read(struct cpu *cpu, uint32_t lin, unsigned size);
 void mmu_write(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val);
+uint32_t mmu_read_acc(struct cpu *cpu, uint32_t lin, unsigned size, unsigned acc);
+void mmu_write_acc(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val,
+                   unsigned acc);
 /* Host pointer for [lin, lin+len) when it is one RAM page run, else NULL. */
 uint8_t *mmu_host_ptr(struct cpu *cpu, uint32_t lin, uint32_t len,
                       unsigned acc);

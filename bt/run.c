@@ -7,6 +7,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include "bt/cpu_sys.h"
 #include "bt/internal.h"
 #include "bt/xlate.h"
 
@@ -185,39 +186,131 @@ static bool may_chain(const struct exit *ex, const struct block *to)
     return true;
 }
 
+/* Exception classes for the double-fault rules (SDM Table 6-5). */
+static bool contributory(int v)
+{
+    return v == EXC_DE || v == EXC_TS || v == EXC_NP || v == EXC_SS || v == EXC_GP;
+}
+
+static bool has_error_code(int v)
+{
+    return v == EXC_DF || v == EXC_TS || v == EXC_NP || v == EXC_SS ||
+           v == EXC_GP || v == EXC_PF || v == EXC_AC;
+}
+
+/*
+ * The run loop. Guest exceptions, software interrupts and external
+ * interrupts are delivered here, through the IDT, without leaving to the
+ * monitor: the monitor only sees stop requests, HLT, shutdown (triple
+ * fault) and internal errors. A fault while delivering an event becomes
+ * #DF when the SDM says so, and a fault while delivering #DF a shutdown;
+ * cpu->exc_* then keep the first event, for the diagnosis.
+ */
 int bt_run(struct cpu *cpu)
 {
     struct bt *bt = cpu->bt;
     enter_fn enter = (enter_fn)(void *)bt->rt.enter;
-    if (setjmp(cpu->exit_jmp)) {
-        bt->stats.exits_to_loop++;
-        return cpu->exit_reason;
-    }
+    volatile int delivering = -1;   /* vector being delivered, or -1 */
+    volatile int first_vector = -1; /* for the shutdown diagnosis */
+    volatile uint32_t first_error = 0, first_eip = 0;
+    volatile bool first_has_error = false;
+
     for (;;) {
-        if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE))
-            return BT_EXIT_REQUEST;
-        struct block *b = find_block(bt, cpu);
+        if (setjmp(cpu->exit_jmp)) {
+            int reason = cpu->exit_reason;
+            if (reason == EXIT_R_RESUME)
+                continue;
+            if (reason != BT_EXIT_EXCEPTION) {
+                bt->stats.exits_to_loop++;
+                return reason;
+            }
+            int vec = cpu->exc_vector;
+            bool has_err = cpu->exc_has_error;
+            uint32_t err = cpu->exc_error;
+            int source = cpu->exc_soft ? EV_SOFT : EV_EXC;
+            if (delivering >= 0) {
+                /* a fault while delivering an earlier event */
+                int d = delivering;
+                bool df = d == EXC_DF ? false
+                          : (contributory(d) && contributory(vec)) ||
+                            (d == EXC_PF && (contributory(vec) || vec == EXC_PF));
+                if (d == EXC_DF) {
+                    cpu->exc_vector = first_vector;
+                    cpu->exc_error = first_error;
+                    cpu->exc_has_error = first_has_error;
+                    cpu->exc_eip = first_eip;
+                    cpu->eip = first_eip;
+                    bt->stats.exits_to_loop++;
+                    return BT_EXIT_SHUTDOWN;
+                }
+                if (df) {
+                    vec = EXC_DF;
+                    has_err = true;
+                    err = 0;
+                }
+                source = EV_EXC;
+            } else {
+                first_vector = vec;
+                first_error = err;
+                first_has_error = has_err;
+                first_eip = cpu->exc_eip;
+            }
+            if (!(cpu->cr0 & CR0_PE)) {
+                bt->stats.exits_to_loop++;
+                return BT_EXIT_SHUTDOWN;
+            }
+            delivering = vec;
+            cpu->exc_soft = false;
+            cpu_deliver(cpu, vec, source, has_err && has_error_code(vec), err);
+            delivering = -1;
+            bt->stats.exceptions_delivered++;
+            continue;
+        }
         for (;;) {
+            if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE))
+                return BT_EXIT_REQUEST;
+            if (bt->flush_pending) {
+                bt->flush_pending = false;
+                cache_flush(bt);
+            }
+            if (cpu->irq_pending && (cpu->eflags & FL_IF) && !cpu->inhibit_irq &&
+                cpu->host && cpu->host->irq_ack) {
+                int vec = cpu->host->irq_ack(cpu->host->opaque);
+                if (vec >= 0) {
+                    delivering = vec;
+                    first_vector = vec;
+                    first_has_error = false;
+                    first_eip = cpu->eip;
+                    cpu_deliver(cpu, vec, EV_EXT, false, 0);
+                    delivering = -1;
+                    bt->stats.interrupts_delivered++;
+                }
+            }
+            cpu->inhibit_irq = 0;
+            struct block *b = find_block(bt, cpu);
+            uint64_t gen = bt->flush_gen;
             int r = enter(cpu, b->code);
             if (r == EXIT_R_CHAIN) {
                 struct exit *ex = (struct exit *)(uintptr_t)cpu->chain_from;
-                uint64_t gen = bt->flush_gen;
                 if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE))
                     return BT_EXIT_REQUEST;
+                if (bt->flush_pending || gen != bt->flush_gen)
+                    continue;
                 struct block *nb = find_block(bt, cpu);
                 if (gen == bt->flush_gen && may_chain(ex, nb))
                     cache_chain(bt, ex, nb);
-                b = nb;
                 continue;
             }
             if (r == EXIT_R_INDIRECT) {
-                b = find_block(bt, cpu);
-                cache_jc_fill(cpu, b);
+                if (bt->flush_pending)
+                    continue;
+                struct block *nb = find_block(bt, cpu);
+                cache_jc_fill(cpu, nb);
                 bt->stats.jc_fills++;
                 continue;
             }
             if (r == EXIT_R_RESUME)
-                break;
+                continue;
             bt->stats.exits_to_loop++;
             return r;
         }

@@ -127,10 +127,11 @@ static uint32_t walk(struct cpu *cpu, uint32_t lin, unsigned acc, bool user,
     return 0;
 }
 
+/* User-mode access: CPL 3, unless the CPU itself reads or writes a
+ * system structure (GDT, IDT, TSS, the ring-0 stack of a delivery). */
 static bool access_user(const struct cpu *cpu, unsigned acc)
 {
-    (void)acc;
-    return cpu->cpl == 3;
+    return cpu->cpl == 3 && !(acc & ACC_SUPER);
 }
 
 uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc)
@@ -306,24 +307,35 @@ void mmu_slow_post(struct cpu *cpu)
                     cpu->bounce[i]);
 }
 
-uint32_t mmu_read(struct cpu *cpu, uint32_t lin, unsigned size)
+uint32_t mmu_read_acc(struct cpu *cpu, uint32_t lin, unsigned size, unsigned acc)
 {
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++) {
-        uint32_t phys = mmu_translate(cpu, lin + i, ACC_READ | 1);
+        uint32_t phys = mmu_translate(cpu, lin + i, acc | ACC_READ | 1);
         v |= (uint32_t)phys_read8(cpu, phys) << (8 * i);
     }
     return v;
 }
 
-void mmu_write(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val)
+void mmu_write_acc(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val,
+                   unsigned acc)
 {
     /* Check every page first so a fault writes nothing. */
     uint32_t phys[4];
     for (unsigned i = 0; i < size; i++)
-        phys[i] = mmu_translate(cpu, lin + i, ACC_WRITE | 1);
+        phys[i] = mmu_translate(cpu, lin + i, acc | ACC_WRITE | 1);
     for (unsigned i = 0; i < size; i++)
         phys_write8(cpu, phys[i], (uint8_t)(val >> (8 * i)));
+}
+
+uint32_t mmu_read(struct cpu *cpu, uint32_t lin, unsigned size)
+{
+    return mmu_read_acc(cpu, lin, size, 0);
+}
+
+void mmu_write(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val)
+{
+    mmu_write_acc(cpu, lin, size, val, 0);
 }
 
 uint8_t *mmu_host_ptr(struct cpu *cpu, uint32_t lin, uint32_t len,

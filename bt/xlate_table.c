@@ -22,6 +22,8 @@ void x_push(struct tctx *t);
 void x_pop(struct tctx *t);
 void x_leave(struct tctx *t);
 
+void x_sys(struct tctx *t);
+
 static bool is_special_reg(ZydisRegister r)
 {
     ZydisRegisterClass c = ZydisRegisterGetClass(r);
@@ -180,9 +182,41 @@ static void x_cli(struct tctx *t) { x_call_helper(t, (void *)helper_cli_sti, 0);
 static void x_sti(struct tctx *t) { x_call_helper_end(t, (void *)helper_cli_sti, HA_X(1)); }
 static void x_ud(struct tctx *t) { x_call_helper_end(t, (void *)helper_raise_ud, 0); }
 
-/* System instructions arrive with the system-virtualization work; until
- * then they are #UD in the guest, never silently ignored. */
-void x_sys(struct tctx *t) { x_ud(t); }
+void x_sys(struct tctx *t);
+
+/* RDTSC is inline at CPL 0; elsewhere CR4.TSD may forbid it. */
+static void x_rdtsc(struct tctx *t)
+{
+    if (t->mode & MODE_CPL3)
+        x_sys(t);
+    else
+        x_generic(t);
+}
+
+/* JMP/CALL/RET far go to the system helper. */
+static void x_jmp_any(struct tctx *t)
+{
+    if (t->in->d.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+        x_sys(t);
+    else
+        x_jmp(t);
+}
+
+static void x_call_any(struct tctx *t)
+{
+    if (t->in->d.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+        x_sys(t);
+    else
+        x_call(t);
+}
+
+static void x_ret_any(struct tctx *t)
+{
+    if (t->in->d.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+        x_sys(t);
+    else
+        x_ret(t);
+}
 
 /* TZCNT/LZCNT encodings are REP BSF / REP BSR on a P6-class CPU. */
 static void x_bsf_compat(struct tctx *t)
@@ -210,7 +244,8 @@ static const xlate_fn table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
     G(SETNLE), G(SETNO), G(SETNP), G(SETNS), G(SETNZ), G(SETO), G(SETP),
     G(SETS), G(SETZ),
     G(MOVZX), G(MOVSX), G(CBW), G(CWDE), G(CWD), G(CDQ), G(LAHF), G(SAHF),
-    G(CLC), G(STC), G(CMC), G(RDTSC),
+    G(CLC), G(STC), G(CMC),
+    [ZYDIS_MNEMONIC_RDTSC] = x_rdtsc,
     [ZYDIS_MNEMONIC_MOV] = x_mov,
     [ZYDIS_MNEMONIC_BT] = x_bt_mem_reg, [ZYDIS_MNEMONIC_BTS] = x_bt_mem_reg,
     [ZYDIS_MNEMONIC_BTR] = x_bt_mem_reg, [ZYDIS_MNEMONIC_BTC] = x_bt_mem_reg,
@@ -221,8 +256,8 @@ static const xlate_fn table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
     [ZYDIS_MNEMONIC_PREFETCHNTA] = x_nop, [ZYDIS_MNEMONIC_PREFETCHT0] = x_nop,
     [ZYDIS_MNEMONIC_PREFETCHT1] = x_nop, [ZYDIS_MNEMONIC_PREFETCHT2] = x_nop,
     [ZYDIS_MNEMONIC_CLD] = x_cld, [ZYDIS_MNEMONIC_STD] = x_std,
-    [ZYDIS_MNEMONIC_JMP] = x_jmp, [ZYDIS_MNEMONIC_CALL] = x_call,
-    [ZYDIS_MNEMONIC_RET] = x_ret,
+    [ZYDIS_MNEMONIC_JMP] = x_jmp_any, [ZYDIS_MNEMONIC_CALL] = x_call_any,
+    [ZYDIS_MNEMONIC_RET] = x_ret_any,
     [ZYDIS_MNEMONIC_JB] = x_jcc, [ZYDIS_MNEMONIC_JBE] = x_jcc, [ZYDIS_MNEMONIC_JL] = x_jcc,
     [ZYDIS_MNEMONIC_JLE] = x_jcc, [ZYDIS_MNEMONIC_JNB] = x_jcc, [ZYDIS_MNEMONIC_JNBE] = x_jcc,
     [ZYDIS_MNEMONIC_JNL] = x_jcc, [ZYDIS_MNEMONIC_JNLE] = x_jcc, [ZYDIS_MNEMONIC_JNO] = x_jcc,
@@ -258,6 +293,12 @@ static const xlate_fn table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
     [ZYDIS_MNEMONIC_POPAD] = x_popa, [ZYDIS_MNEMONIC_POPA] = x_popa,
     [ZYDIS_MNEMONIC_ENTER] = x_enter,
     [ZYDIS_MNEMONIC_CLI] = x_cli, [ZYDIS_MNEMONIC_STI] = x_sti,
+#define S(m) [ZYDIS_MNEMONIC_##m] = x_sys
+    S(LGDT), S(LIDT), S(SGDT), S(SIDT), S(LLDT), S(SLDT), S(LTR), S(STR),
+    S(LMSW), S(SMSW), S(CLTS), S(INVLPG), S(WBINVD), S(INVD), S(RDMSR),
+    S(WRMSR), S(RDPMC), S(SYSENTER), S(SYSEXIT), S(IRET), S(IRETD), S(LAR),
+    S(LSL), S(VERR), S(VERW), S(ARPL), S(BOUND), S(LDS), S(LES), S(LFS),
+    S(LGS), S(LSS),
     [ZYDIS_MNEMONIC_UD0] = x_ud, [ZYDIS_MNEMONIC_UD1] = x_ud, [ZYDIS_MNEMONIC_UD2] = x_ud,
 };
 

@@ -58,6 +58,14 @@ static int handle_exit(struct vm *vm, int why)
                                   : "unhandled exception (delivery through "
                                     "the IDT is not implemented yet)",
                           true);
+    case BT_EXIT_SHUTDOWN:
+        /* The CPU could not deliver an exception, nor the double fault
+         * that followed: a real machine resets. */
+        return guest_died(vm, cpu->idtr.limit == 0
+                                  ? "triple fault: exception with no IDT loaded"
+                                  : "triple fault: the exception below could "
+                                    "not be delivered, nor the double fault",
+                          true);
     case BT_EXIT_INTERNAL:
         vm_diagnose(vm, "internal error in the translator", false, stderr);
         return TPVM_EXIT_INTERNAL;
