@@ -29,6 +29,12 @@ struct bt_host {
      * CPU can take an interrupt; returns the vector (the PIC's INTA
      * cycle), or -1 if the request went away. */
     int (*irq_ack)(void *opaque);
+    /* The VMI ROM's hypercall: the instruction VMCALL (0F 01 C1), which
+     * the translator turns into a direct call of this function (no trip
+     * through the run loop). It reads and writes cpu->regs and may use
+     * bt_guest_read/bt_guest_write and the TLB calls below. NULL: VMCALL
+     * raises #UD as on a CPU without VMX. */
+    void (*hypercall)(void *opaque, struct cpu *cpu);
 };
 
 /* Why bt_run returned. */
@@ -64,7 +70,8 @@ struct bt_config {
     X(string_ops, "string instructions executed by helper")           \
     X(exceptions, "guest exceptions raised")                        \
     X(exceptions_delivered, "exceptions delivered through the IDT")   \
-    X(interrupts_delivered, "external interrupts delivered")
+    X(interrupts_delivered, "external interrupts delivered")           \
+    X(hypercalls, "VMI hypercalls (VMCALL)")
 
 struct bt_stats {
 #define X(name, desc) uint64_t name;
@@ -111,6 +118,14 @@ static inline void bt_request_exit(struct cpu *cpu)
  * at the current instruction (leaves bt_run with BT_EXIT_EXCEPTION). */
 _Noreturn void bt_guest_fault(struct cpu *cpu, int vector, uint32_t error,
                               bool has_error);
+
+/* Guest memory by linear address, for monitor code running inside a
+ * hypercall or device callback: never raises; returns 0, or -1 if some
+ * byte is not mapped / not RAM (nothing is written then). Writes keep
+ * translated code coherent. */
+int bt_guest_read(struct cpu *cpu, uint32_t linear, void *buf, uint32_t len);
+int bt_guest_write(struct cpu *cpu, uint32_t linear, const void *buf,
+                   uint32_t len);
 
 /* Soft-MMU maintenance, called when x86 rules say the TLB changes. */
 void bt_tlb_flush(struct cpu *cpu);

@@ -30,6 +30,7 @@ HELPER(helper_enter);
 HELPER(helper_pop_sreg);
 HELPER(helper_sys);
 HELPER(helper_cli_sti);
+HELPER(helper_hypercall);
 
 /* helper_bcd operations (HA_X) */
 enum { BCD_AAA, BCD_AAS, BCD_DAA, BCD_DAS, BCD_AAM, BCD_AAD };

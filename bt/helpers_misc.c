@@ -213,3 +213,14 @@ HELPER(helper_cli_sti)
         cpu->eflags &= ~FL_IF;
     }
 }
+
+/* VMCALL: the VMI ROM's hypercall into the monitor. */
+HELPER(helper_hypercall)
+{
+    (void)arg;
+    (void)next;
+    if (!cpu->host || !cpu->host->hypercall)
+        bt_raise(cpu, EXC_UD, 0, false);
+    cpu->bt->stats.hypercalls++;
+    cpu->host->hypercall(cpu->host->opaque, cpu);
+}

@@ -440,3 +440,63 @@ void tlb_protect_code_page(struct cpu *cpu, uint32_t phys_page)
         for (uint32_t i = 0; i < TLB_SIZE; i++)
             protect_entry(cpu, u, i, phys_page);
 }
+
+/* Walk without raising, for monitor code (hypercalls). */
+static int lin_to_phys_quiet(struct cpu *cpu, uint32_t lin, bool write,
+                             uint32_t *phys)
+{
+    struct walk w;
+    if (walk(cpu, lin, (write ? ACC_WRITE : ACC_READ) | ACC_SUPER, false, &w))
+        return -1;
+    if (w.phys >= cpu->ram_size)
+        return -1;
+    *phys = w.phys;
+    return 0;
+}
+
+int bt_guest_read(struct cpu *cpu, uint32_t linear, void *buf, uint32_t len)
+{
+    uint8_t *out = buf;
+    for (uint32_t done = 0; done < len;) {
+        uint32_t phys, lin = linear + done;
+        if (lin_to_phys_quiet(cpu, lin, false, &phys))
+            return -1;
+        uint32_t n = 0x1000u - (lin & 0xfffu);
+        if (n > len - done)
+            n = len - done;
+        if (!phys_in_ram(cpu, phys, n))
+            return -1;
+        memcpy(out + done, cpu->ram + phys, n);
+        done += n;
+    }
+    return 0;
+}
+
+int bt_guest_write(struct cpu *cpu, uint32_t linear, const void *buf,
+                   uint32_t len)
+{
+    const uint8_t *in = buf;
+    /* check every page before writing any */
+    for (uint32_t done = 0; done < len;) {
+        uint32_t phys, lin = linear + done;
+        if (lin_to_phys_quiet(cpu, lin, true, &phys))
+            return -1;
+        uint32_t n = 0x1000u - (lin & 0xfffu);
+        if (n > len - done)
+            n = len - done;
+        if (!phys_in_ram(cpu, phys, n))
+            return -1;
+        done += n;
+    }
+    for (uint32_t done = 0; done < len;) {
+        uint32_t phys, lin = linear + done;
+        lin_to_phys_quiet(cpu, lin, true, &phys);
+        uint32_t n = 0x1000u - (lin & 0xfffu);
+        if (n > len - done)
+            n = len - done;
+        smc_check(cpu, phys);
+        memcpy(cpu->ram + phys, in + done, n);
+        done += n;
+    }
+    return 0;
+}

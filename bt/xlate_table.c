@@ -180,6 +180,9 @@ static void x_enter(struct tctx *t)
 
 static void x_cli(struct tctx *t) { x_call_helper(t, (void *)helper_cli_sti, 0); }
 static void x_sti(struct tctx *t) { x_call_helper_end(t, (void *)helper_cli_sti, HA_X(1)); }
+/* The hypercall may change anything (CR3, IF, page tables): end the
+ * block after it. */
+static void x_vmcall(struct tctx *t) { x_call_helper_end(t, (void *)helper_hypercall, 0); }
 static void x_ud(struct tctx *t) { x_call_helper_end(t, (void *)helper_raise_ud, 0); }
 
 void x_sys(struct tctx *t);
@@ -299,6 +302,7 @@ static const xlate_fn table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
     S(WRMSR), S(RDPMC), S(SYSENTER), S(SYSEXIT), S(IRET), S(IRETD), S(LAR),
     S(LSL), S(VERR), S(VERW), S(ARPL), S(BOUND), S(LDS), S(LES), S(LFS),
     S(LGS), S(LSS),
+    [ZYDIS_MNEMONIC_VMCALL] = x_vmcall,
     [ZYDIS_MNEMONIC_UD0] = x_ud, [ZYDIS_MNEMONIC_UD1] = x_ud, [ZYDIS_MNEMONIC_UD2] = x_ud,
 };
 
