@@ -489,8 +489,8 @@ int bt_guest_write(struct cpu *cpu, uint32_t linear, const void *buf,
         done += n;
     }
     for (uint32_t done = 0; done < len;) {
-        uint32_t phys, lin = linear + done;
-        lin_to_phys_quiet(cpu, lin, true, &phys);
+        uint32_t phys = 0, lin = linear + done;
+        lin_to_phys_quiet(cpu, lin, true, &phys); /* checked above */
         uint32_t n = 0x1000u - (lin & 0xfffu);
         if (n > len - done)
             n = len - done;
