@@ -8,6 +8,7 @@
 #include "bt/cpu_sys.h"
 #include "bt/helpers.h"
 #include "bt/internal.h"
+#include "bt/runtime.h"
 #include "bt/xlate.h"
 
 /* arg layout: bits 0-7 size, HA_X: op (4 bits), rep (2 bits),
@@ -98,6 +99,10 @@ HELPER(helper_string)
         return;
     uint32_t todo = rep != REP_NONE ? s.cx : 1;
     while (todo) {
+        /* a long REP yields to a stop request; EIP still names this
+         * instruction, which resumes where the registers say */
+        if (!__atomic_load_n(&cpu->run, __ATOMIC_RELAXED))
+            bt_leave(cpu, EXIT_R_RESUME);
         uint32_t src = src_base + s.si, dst = dst_base + s.di;
         uint32_t n = todo;
         /* Fast runs: MOVS/STOS within one page on each side, not wrapping

@@ -255,8 +255,10 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
         return NULL;
     }
     if (e->failed) {
-        fprintf(stderr, "tpvm: translator error at guest %08x: %s\n",
-                in.eip, e->failed_what);
+        char text[128] = "?";
+        bt_disasm(in.bytes, in.len, in.eip, text, sizeof text);
+        fprintf(stderr, "tpvm: translator error at guest %08x (%s): %s\n",
+                in.eip, text, e->failed_what);
         bt->n_blocks--;
         cpu->exit_reason = BT_EXIT_INTERNAL;
         bt_leave(cpu, BT_EXIT_INTERNAL);

@@ -18,6 +18,7 @@ struct rm_info {
     bool ecx_in_rcx;
     bool ecx_written;
     bool high8;
+    bool uses_ecx;
     bool ok;
     uint32_t used_legacy; /* host legacy registers named (bit per reg) */
 };
@@ -56,6 +57,8 @@ static void classify(const struct insn *in, struct rm_info *ri)
                 ri->ecx_in_rcx = true;
             if (g == R_ECX && (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
                 ri->ecx_written = true;
+            if (g == R_ECX)
+                ri->uses_ecx = true;
             if (g != R_ESP && g != R_ECX)
                 ri->used_legacy |= 1u << legacy_bit(r);
         } else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
@@ -70,7 +73,9 @@ static void classify(const struct insn *in, struct rm_info *ri)
                 ri->used_legacy |= 1u << b;
         }
     }
-    /* If ECX is in rcx for this instruction, explicit ECX operands too. */
+    /* CL next to AH..BH: r12b would need a REX prefix they cannot have */
+    if (ri->high8 && ri->uses_ecx)
+        ri->ecx_in_rcx = true;
 }
 
 static ZydisRegister pick_borrow(uint32_t used)
