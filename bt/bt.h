@@ -23,8 +23,6 @@ struct bt_host {
     /* optional (NULL = not provided) */
     /* override the built-in CPU model (bt/cpuid.c) */
     void (*cpuid)(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
-    /* EFLAGS.IF went from 0 to 1: pending interrupts may now be taken */
-    void (*irq_window)(void *opaque);
     /* Interrupt acknowledge: called when cpu->irq_pending is set and the
      * CPU can take an interrupt; returns the vector (the PIC's INTA
      * cycle), or -1 if the request went away. */

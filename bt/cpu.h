@@ -124,6 +124,7 @@ struct cpu {
     uint32_t eip;
     uint32_t eflags;               /* full image, authoritative outside bt_run() */
     uint32_t df;                   /* bt/ internal: DF as 0/1 while code runs */
+    uint32_t if_flag;              /* bt/ internal: IF (0 or FL_IF) while code runs */
 
     /* ---- system state ---- */
     struct seg seg[S_COUNT];

@@ -87,7 +87,8 @@ bool bt_handle_segv(void *fault_addr, void *ucontext)
                 uc->uc_mcontext.gregs[REG_RIP] = (greg_t)s->stub;
                 return true;
             }
-            continue;
+            /* a TLB-path store that raced a code-page protection: drop
+             * the stale code and let the store go through */
         }
         /* C code (a helper, the page walker) wrote a code page */
         struct cpu *cpu = bt->cpu;

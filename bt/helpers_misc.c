@@ -129,9 +129,8 @@ HELPER(helper_popf)
         mask &= 0xffffu;
     uint32_t old = cpu->eflags;
     cpu->eflags = (old & ~mask) | (v & mask) | 2u;
-    if (!(old & FL_IF) && (cpu->eflags & FL_IF) && cpu->host &&
-        cpu->host->irq_window)
-        cpu->host->irq_window(cpu->host->opaque);
+    if (!(old & FL_IF) && (cpu->eflags & FL_IF) && cpu->irq_pending)
+        bt_request_exit(cpu);
 }
 
 HELPER(helper_pusha)
@@ -206,8 +205,8 @@ HELPER(helper_cli_sti)
         if (!(cpu->eflags & FL_IF)) {
             cpu->eflags |= FL_IF;
             cpu->inhibit_irq = 1;
-            if (cpu->host && cpu->host->irq_window)
-                cpu->host->irq_window(cpu->host->opaque);
+            if (cpu->irq_pending)
+                bt_request_exit(cpu);
         }
     } else {
         cpu->eflags &= ~FL_IF;

@@ -21,8 +21,9 @@
  *   are scratch; r8 carries a value across a second memory access and is
  *   preserved across C calls.
  *   Guest arithmetic flags live in host EFLAGS, across chained blocks too;
- *   nothing on a fast path touches host EFLAGS. Guest DF lives in
- *   cpu->eflags (host DF stays clear for C).
+ *   nothing on a fast path touches host EFLAGS. Guest DF and IF live in
+ *   cpu->df and cpu->if_flag (host DF stays clear for C), so CLI/STI/CLD
+ *   are single flag-free stores; the exits merge them into cpu->eflags.
  *   Host rsp is 16-byte aligned in translated code.
  */
 
@@ -63,6 +64,7 @@ struct block {
 #define MODE_FLAT 0x2u   /* CS/DS/ES/SS base 0, limit 4 GiB */
 #define MODE_CPL3 0x4u
 #define MODE_DIRECT 0x8u /* paging off, RAM at r15 + BT_RAM_OFFSET */
+#define MODE_CPL0 0x20u /* privileged instructions can be inlined */
 #define MODE_FPU_NM 0x10u /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */
 
 struct bt {

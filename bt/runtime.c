@@ -23,8 +23,9 @@ static uint8_t *emit_save_state(struct emit *e)
     E(e, ZYDIS_MNEMONIC_POP, 1, R(RCX));
     E(e, ZYDIS_MNEMONIC_AND, 2, R(ECX), I(FL_ARITH));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), MC(OFF(eflags), 4));
-    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I((int32_t) ~(FL_ARITH | FL_DF)));
+    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I((int32_t) ~(FL_ARITH | FL_DF | FL_IF)));
     E(e, ZYDIS_MNEMONIC_OR, 2, R(R9D), R(ECX));
+    E(e, ZYDIS_MNEMONIC_OR, 2, R(R9D), MC(OFF(if_flag), 4));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(df), 4));
     E(e, ZYDIS_MNEMONIC_SHL, 2, R(ECX), I(10));
     E(e, ZYDIS_MNEMONIC_OR, 2, R(R9D), R(ECX));
@@ -46,6 +47,9 @@ static uint8_t *emit_load_state(struct emit *e)
     E(e, ZYDIS_MNEMONIC_SHR, 2, R(R9D), I(10));
     E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(1));
     E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(df), 4), R(R9D));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
+    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(FL_IF));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(if_flag), 4), R(R9D));
     E(e, ZYDIS_MNEMONIC_AND, 2, R(ECX), I(FL_ARITH));
     E(e, ZYDIS_MNEMONIC_OR, 2, R(ECX), I(2));
     E(e, ZYDIS_MNEMONIC_PUSH, 1, R(RCX));
@@ -116,10 +120,11 @@ void runtime_emit(struct bt *bt)
     E(&e, ZYDIS_MNEMONIC_MOV, 2, R(EAX), I(EXIT_R_RESUME));
     E_jmp_abs(&e, rt->leave);
 
-    /* call_helper: r11 = fn(cpu, arg, next_eip), r8d = eip, r9d = arg,
-     * r10d = next eip. Entered by call (rsp = 8 mod 16). */
+    /* call_helper: r11 = fn(cpu, arg, next_eip), ecx = eip, r9d = arg,
+     * r10d = next eip (r8 may carry a loaded operand). Entered by call
+     * (rsp = 8 mod 16). */
     rt->call_helper = e.p;
-    E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(R8D));
+    E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(ECX));
     E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(helper_arg), 4), R(R9D));
     E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(helper_next), 4), R(R10D));
     E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(helper_fn), 8), R(R11));
@@ -136,10 +141,10 @@ void runtime_emit(struct bt *bt)
     E_call_abs(&e, rt->load_state);
     E(&e, ZYDIS_MNEMONIC_RET, 0);
 
-    /* mem_slow: r10d = linear, r9d = access, r8d = eip. Returns the host
+    /* mem_slow: r10d = linear, r9d = access, ecx = eip. Returns the host
      * pointer in r10 with the guest state (and flags) as on entry. */
     rt->mem_slow = e.p;
-    E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(R8D));
+    E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(ECX));
     E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(slow_lin), 4), R(R10D));
     E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(slow_acc), 4), R(R9D));
     E_call_abs(&e, rt->save_state);

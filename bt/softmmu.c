@@ -25,6 +25,8 @@ uint32_t bt_mode(const struct cpu *cpu)
         m |= MODE_PAGING;
     if (cpu->cpl == 3)
         m |= MODE_CPL3;
+    if (cpu->cpl == 0)
+        m |= MODE_CPL0;
     static const int flat_segs[] = {S_CS, S_DS, S_ES, S_SS};
     bool flat = true;
     for (unsigned i = 0; i < 4; i++) {

@@ -86,7 +86,7 @@ static void emit_helper_call(struct tctx *t, void *fn, uint32_t arg)
 {
     struct emit *e = &t->e;
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)(uintptr_t)fn));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I32(t->in->eip));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), I32(t->in->eip));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(arg));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I32(t->next_eip));
     E_call_abs(e, t->bt->rt.call_helper);

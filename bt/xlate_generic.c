@@ -203,7 +203,7 @@ void x_lea(struct tctx *t)
     int64_t disp = src->mem.disp.has_displacement ? (int32_t)src->mem.disp.value : 0;
     if (b == NOREG && x == NOREG) {
         if (dst->size == 16)
-            E(e, ZYDIS_MNEMONIC_MOV, 2, R(hd), I((uint16_t)disp));
+            E(e, ZYDIS_MNEMONIC_MOV, 2, R(hd), I((int16_t)disp));
         else
             E(e, ZYDIS_MNEMONIC_MOV, 2, R(hd), I32((uint32_t)disp));
         return;

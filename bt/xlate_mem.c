@@ -212,7 +212,7 @@ void x_emit_slow_stubs(struct tctx *t)
         if (s->miss_field)
             patch_rel32(s->miss_field, e->p);
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(s->acc));
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I32(s->eip));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), I32(s->eip));
         E_call_abs(e, t->bt->rt.mem_slow);
         E_bytes(e, s->core, s->core_len);
         if (s->acc & ACC_WRITE) {

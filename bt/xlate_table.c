@@ -178,8 +178,39 @@ static void x_enter(struct tctx *t)
     x_call_helper(t, (void *)helper_enter, opsize(t) | (level << 4) | (alloc << 16));
 }
 
-static void x_cli(struct tctx *t) { x_call_helper(t, (void *)helper_cli_sti, 0); }
-static void x_sti(struct tctx *t) { x_call_helper_end(t, (void *)helper_cli_sti, HA_X(1)); }
+/* CLI/STI at CPL 0 are one store to the virtual IF; elsewhere IOPL
+ * decides, in a helper. STI ends the block; if an interrupt is already
+ * pending it stops the CPU, whose run loop delivers it after the next
+ * instruction (the STI shadow, which `sti; hlt` relies on). */
+static void x_cli(struct tctx *t)
+{
+    if (t->mode & MODE_CPL0)
+        E(&t->e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(if_flag), 4), I(0));
+    else
+        x_call_helper(t, (void *)helper_cli_sti, 0);
+}
+
+static void x_sti(struct tctx *t)
+{
+    struct emit *e = &t->e;
+    if (!(t->mode & MODE_CPL0)) {
+        x_call_helper_end(t, (void *)helper_cli_sti, HA_X(1));
+        return;
+    }
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(if_flag), 4));
+    uint8_t *was_on = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    uint8_t *skip_all = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_8);
+    patch_rel8(was_on, e->p);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(if_flag), 4), I(FL_IF));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(inhibit_irq), 4), I(1));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(irq_pending), 4));
+    uint8_t *none = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(run), 4), I(0));
+    patch_rel8(none, e->p);
+    patch_rel8(skip_all, e->p);
+    x_exit_direct(t, ZYDIS_MNEMONIC_JMP, t->next_eip);
+    t->ended = true;
+}
 /* The hypercall may change anything (CR3, IF, page tables): end the
  * block after it. */
 static void x_vmcall(struct tctx *t) { x_call_helper_end(t, (void *)helper_hypercall, 0); }
