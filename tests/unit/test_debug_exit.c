@@ -22,8 +22,9 @@ static int setup(void **state)
     char err[128];
 
     f->vm = calloc(1, sizeof(*f->vm));
+    f->vm->cpu = calloc(1, sizeof(*f->vm->cpu));
     ioport_table_init(&f->vm->io);
-    f->vm->cpu.run = 1;
+    f->vm->cpu->run = 1;
     f->dev = debug_exit_device.create(f->vm, err, sizeof(err));
     *state = f;
     return f->dev ? 0 : -1;
@@ -33,6 +34,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     debug_exit_device.destroy(f->dev);
+    free(f->vm->cpu);
     free(f->vm);
     free(f);
     return 0;
@@ -44,7 +46,7 @@ static void byte_write_to_0xf4_exits_with_v_shl_1_or_1(void **state)
     ioport_out(&f->vm->io, 0xf4, 1, 0x10);
     assert_true(f->vm->exit_requested);
     assert_int_equal(f->vm->exit_status, 0x21);
-    assert_int_equal(f->vm->cpu.run, 0); /* the CPU leaves translated code */
+    assert_int_equal(f->vm->cpu->run, 0); /* the CPU leaves translated code */
 }
 
 static void zero_gives_status_1(void **state)
@@ -76,7 +78,7 @@ static void reads_give_zero_and_do_not_exit(void **state)
     assert_int_equal(ioport_in(&f->vm->io, 0xf4, 1), 0);
     assert_int_equal(ioport_in(&f->vm->io, 0xf4, 4), 0);
     assert_false(f->vm->exit_requested);
-    assert_int_equal(f->vm->cpu.run, 1);
+    assert_int_equal(f->vm->cpu->run, 1);
     /* Neighbours are not the device's. */
     assert_int_equal(ioport_in(&f->vm->io, 0xf3, 1), 0xff);
     assert_int_equal(ioport_in(&f->vm->io, 0xf8, 1), 0xff);

@@ -19,9 +19,10 @@ static int setup(void **state)
     struct vm *vm = calloc(1, sizeof(*vm));
     vm->ram = calloc(1, RAM_SIZE);
     vm->ram_size = RAM_SIZE;
-    vm->cpu.cr0 = CR0_PE | CR0_ET;
-    vm->cpu.seg[S_CS] = (struct seg){ .sel = 0x08, .limit = 0xffffffffu };
-    vm->cpu.eip = 0x100000;
+    vm->cpu = calloc(1, sizeof(*vm->cpu));
+    vm->cpu->cr0 = CR0_PE | CR0_ET;
+    vm->cpu->seg[S_CS] = (struct seg){ .sel = 0x08, .limit = 0xffffffffu };
+    vm->cpu->eip = 0x100000;
     vm->ram[0x100000] = 0xf4; /* hlt */
     *state = vm;
     return 0;
@@ -31,6 +32,7 @@ static int teardown(void **state)
 {
     struct vm *vm = *state;
     free(vm->ram);
+    free(vm->cpu);
     free(vm);
     return 0;
 }
@@ -53,10 +55,10 @@ static void contains(const char *text, const char *want)
 static void report_names_reason_registers_and_disassembles_eip(void **state)
 {
     struct vm *vm = *state;
-    vm->cpu.regs[R_EAX] = 0x2badb002;
-    vm->cpu.regs[R_ESP] = 0x7000;
-    vm->cpu.eflags = 0x246;
-    vm->cpu.cr3 = 0x5000;
+    vm->cpu->regs[R_EAX] = 0x2badb002;
+    vm->cpu->regs[R_ESP] = 0x7000;
+    vm->cpu->eflags = 0x246;
+    vm->cpu->cr3 = 0x5000;
     char *r = report(vm, "guest halted with interrupts disabled", false);
     contains(r, "tpvm: guest died: guest halted with interrupts disabled\n");
     contains(r, "eax=2badb002");
@@ -72,11 +74,11 @@ static void report_names_reason_registers_and_disassembles_eip(void **state)
 static void exception_line_has_vector_name_error_code_and_cr2(void **state)
 {
     struct vm *vm = *state;
-    vm->cpu.exc_vector = EXC_PF;
-    vm->cpu.exc_error = 0x2;
-    vm->cpu.exc_has_error = true;
-    vm->cpu.exc_eip = 0x100000;
-    vm->cpu.cr2 = 0xdeadb000;
+    vm->cpu->exc_vector = EXC_PF;
+    vm->cpu->exc_error = 0x2;
+    vm->cpu->exc_has_error = true;
+    vm->cpu->exc_eip = 0x100000;
+    vm->cpu->cr2 = 0xdeadb000;
     char *r = report(vm, "unhandled exception", true);
     contains(r, "exception 14 #PF (page fault), error code 0x2, at eip "
                 "00100000, address deadb000");
@@ -85,8 +87,8 @@ static void exception_line_has_vector_name_error_code_and_cr2(void **state)
 static void exception_without_error_code_omits_it(void **state)
 {
     struct vm *vm = *state;
-    vm->cpu.exc_vector = EXC_UD;
-    vm->cpu.exc_has_error = false;
+    vm->cpu->exc_vector = EXC_UD;
+    vm->cpu->exc_has_error = false;
     char *r = report(vm, "unhandled exception", true);
     contains(r, "exception 6 #UD (invalid opcode), at eip");
     assert_null(strstr(r, "error code"));
@@ -99,12 +101,12 @@ static void code_is_found_through_guest_page_tables(void **state)
     uint32_t pde = 0x6000 | 1, pte = 0x100000 | 1;
     memcpy(vm->ram + 0x5000 + (0xc0000000u >> 22) * 4, &pde, 4);
     memcpy(vm->ram + 0x6000 + 0x100 * 4, &pte, 4);
-    vm->cpu.cr0 |= CR0_PG;
-    vm->cpu.cr3 = 0x5000;
-    vm->cpu.eip = 0xc0100000u;
+    vm->cpu->cr0 |= CR0_PG;
+    vm->cpu->cr3 = 0x5000;
+    vm->cpu->eip = 0xc0100000u;
     char *r = report(vm, "x", false);
     contains(r, "code: c0100000: f4  hlt");
-    vm->cpu.eip = 0xc0400000u; /* its PDE is empty */
+    vm->cpu->eip = 0xc0400000u; /* its PDE is empty */
     r = report(vm, "x", false);
     contains(r, "code: linear c0400000 is not mapped");
 }
@@ -112,7 +114,7 @@ static void code_is_found_through_guest_page_tables(void **state)
 static void code_outside_ram_is_said_so(void **state)
 {
     struct vm *vm = *state;
-    vm->cpu.eip = 0xfffffff0u;
+    vm->cpu->eip = 0xfffffff0u;
     char *r = report(vm, "x", false);
     contains(r, "code: physical fffffff0 is outside RAM");
 }
