@@ -1,0 +1,183 @@
+/* Runs a case under tpvm: one struct bt reused for all cases, the case's
+ * code written to its slot and invalidated with bt_invalidate_phys, the
+ * registers and EFLAGS set, then bt_run until the final hlt or a fault. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bt/bt.h"
+#include "tests/diff/run_tpvm.h"
+
+struct tpvm_runner {
+    struct cpu *cpu;
+    struct bt *bt;
+    struct bt_host host;
+    uint8_t *ram;
+    bool direct;
+    unsigned unexpected; /* port I/O or MMIO seen during the current case */
+};
+
+/* No case does I/O or touches memory outside RAM: count it if it happens. */
+static uint32_t io_in(void *opaque, uint16_t port, unsigned size)
+{
+    (void)port, (void)size;
+    ((struct tpvm_runner *)opaque)->unexpected++;
+    return 0xffffffffu;
+}
+
+static void io_out(void *opaque, uint16_t port, unsigned size, uint32_t val)
+{
+    (void)port, (void)size, (void)val;
+    ((struct tpvm_runner *)opaque)->unexpected++;
+}
+
+static uint32_t mmio_read(void *opaque, uint32_t gpa, unsigned size)
+{
+    (void)gpa, (void)size;
+    ((struct tpvm_runner *)opaque)->unexpected++;
+    return 0xffffffffu;
+}
+
+static void mmio_write(void *opaque, uint32_t gpa, unsigned size, uint32_t val)
+{
+    (void)gpa, (void)size, (void)val;
+    ((struct tpvm_runner *)opaque)->unexpected++;
+}
+
+static void on_segv(int sig, siginfo_t *info, void *uctx)
+{
+    if (bt_handle_segv(info->si_addr, uctx))
+        return;
+    static const char msg[] = "diff-unicorn: SIGSEGV not claimed by the translator\n";
+    ssize_t r = write(2, msg, sizeof msg - 1);
+    (void)r;
+    signal(sig, SIG_DFL); /* returning re-faults and dumps core */
+}
+
+void tpr_install_fault_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+}
+
+struct tpvm_runner *tpr_create(bool direct, FILE *trace)
+{
+    struct tpvm_runner *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->direct = direct;
+    if (direct) {
+        t->cpu = bt_cpu_alloc(RAM_SIZE);
+        if (!t->cpu)
+            goto fail;
+        bt_cpu_reset_flat(t->cpu);
+        t->ram = t->cpu->ram;
+    } else {
+        t->cpu = aligned_alloc(64, (sizeof *t->cpu + 63) & ~(size_t)63);
+        t->ram = aligned_alloc(4096, RAM_SIZE);
+        if (!t->cpu || !t->ram)
+            goto fail;
+        memset(t->cpu, 0, sizeof *t->cpu);
+        memset(t->ram, 0, RAM_SIZE);
+        bt_cpu_init_flat(t->cpu, t->ram, RAM_SIZE);
+    }
+    t->host = (struct bt_host){
+        .opaque = t, .io_in = io_in, .io_out = io_out,
+        .mmio_read = mmio_read, .mmio_write = mmio_write,
+    };
+    struct bt_config cfg = {.trace = trace};
+    t->bt = bt_create(&cfg);
+    bt_attach(t->bt, t->cpu, &t->host);
+    return t;
+fail:
+    tpr_destroy(t);
+    return NULL;
+}
+
+void tpr_destroy(struct tpvm_runner *t)
+{
+    if (!t)
+        return;
+    if (t->bt)
+        bt_destroy(t->bt);
+    if (t->direct) {
+        bt_cpu_free(t->cpu);
+    } else {
+        free(t->cpu);
+        free(t->ram);
+    }
+    free(t);
+}
+
+uint8_t *tpr_ram(struct tpvm_runner *t)
+{
+    return t->ram;
+}
+
+void tpr_request_exit(struct tpvm_runner *t)
+{
+    bt_request_exit(t->cpu);
+}
+
+const char *tpr_name(const struct tpvm_runner *t)
+{
+    return t->direct ? "tpvm (direct RAM)" : "tpvm (soft TLB)";
+}
+
+void tpr_run(struct tpvm_runner *t, const struct dcase *c, struct outcome *out)
+{
+    struct cpu *cpu = t->cpu;
+    /* the host just rewrote the slot: the translator must forget it */
+    bt_invalidate_phys(t->bt, c->code_addr, (uint32_t)c->code_len + 1);
+
+    memcpy(cpu->regs, c->regs, sizeof cpu->regs);
+    cpu->eip = c->code_addr;
+    cpu->eflags = c->eflags;
+    cpu->df = (c->eflags & FL_DF) ? 1 : 0; /* bt/cpu.h: DF as 0/1 */
+    cpu->run = 1;
+    cpu->exc_vector = -1;
+    t->unexpected = 0;
+
+    int r = bt_run(cpu);
+
+    memcpy(out->regs, cpu->regs, sizeof out->regs);
+    out->eflags = cpu->eflags;
+    out->eip = cpu->eip;
+    out->vector = -1;
+    out->note[0] = 0;
+    switch (r) {
+    case BT_EXIT_HLT:
+        out->kind = OUT_HLT;
+        break;
+    case BT_EXIT_SHUTDOWN:
+        /* The test CPU has no IDT (bt_cpu_init_flat), so a fault is
+         * delivered into a triple fault, as on hardware; cpu->exc_* keep
+         * the first fault and the state is that before the instruction. */
+    case BT_EXIT_EXCEPTION:
+        out->kind = OUT_EXCEPTION;
+        out->vector = cpu->exc_vector;
+        out->eip = cpu->exc_eip;
+        if (cpu->eip != cpu->exc_eip) {
+            out->kind = OUT_OTHER;
+            snprintf(out->note, sizeof out->note,
+                     "exception %d: cpu->eip %#x but exc_eip %#x", cpu->exc_vector,
+                     cpu->eip, cpu->exc_eip);
+        }
+        break;
+    default:
+        out->kind = OUT_OTHER;
+        snprintf(out->note, sizeof out->note, "bt_run returned %d (vector %d)", r,
+                 cpu->exc_vector);
+        break;
+    }
+    if (t->unexpected) {
+        out->kind = OUT_OTHER;
+        snprintf(out->note, sizeof out->note, "%u unexpected I/O or MMIO accesses",
+                 t->unexpected);
+    }
+}
