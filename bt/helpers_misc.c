@@ -223,3 +223,25 @@ HELPER(helper_hypercall)
     cpu->bt->stats.hypercalls++;
     cpu->host->hypercall(cpu->host->opaque, cpu);
 }
+
+/* Segment limit check for segments that are not flat 4 GiB: offset in
+ * cpu->sys_lin, arg = segment | size << 8. #SS for the stack, else #GP. */
+HELPER(helper_seg_check)
+{
+    (void)next;
+    int s = (int)(arg & 0xffu);
+    unsigned size = (arg >> 8) & 0xffu;
+    const struct seg *g = &cpu->seg[s];
+    uint32_t off = cpu->sys_lin, last = off + (size ? size - 1 : 0);
+    int vec = s == S_SS ? EXC_SS : EXC_GP;
+    if (!(g->attr & 0x80))
+        bt_raise(cpu, vec, 0, true);
+    bool expand_down = (g->attr & 0x10) && !(g->attr & 0x8) && (g->attr & 0x4);
+    if (expand_down) {
+        uint32_t top = (g->attr & 0x4000) ? 0xffffffffu : 0xffffu;
+        if (off <= g->limit || last > top || last < off)
+            bt_raise(cpu, vec, 0, true);
+    } else if (last > g->limit || last < off) {
+        bt_raise(cpu, vec, 0, true);
+    }
+}

@@ -65,7 +65,10 @@ struct block {
 #define MODE_CPL3 0x4u
 #define MODE_DIRECT 0x8u /* paging off, RAM at r15 + BT_RAM_OFFSET */
 #define MODE_CPL0 0x20u /* privileged instructions can be inlined */
-#define MODE_FPU_NM 0x10u /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */
+#define MODE_FPU_NM 0x10u
+/* bits 8..13: segments (S_ES..S_GS) whose limit must be checked: not
+ * 4 GiB, expand-down, or unusable (null) */
+#define MODE_SEGCHK(s) (0x100u << (s)) /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */
 
 struct bt {
     struct bt_config cfg;

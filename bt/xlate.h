@@ -56,6 +56,7 @@ struct tctx {
     bool direct;          /* block uses direct addressing (MODE_DIRECT) */
     bool cur_direct;      /* the pending access is direct */
     bool force_probe;     /* next access must use the TLB probe */
+    unsigned seg_check_size; /* size of the access whose limit is checked */
 };
 
 typedef void (*xlate_fn)(struct tctx *t);

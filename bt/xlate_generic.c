@@ -189,7 +189,7 @@ void x_lea(struct tctx *t)
         ZydisDecodedOperand tmp = *src;
         tmp.mem.segment = ZYDIS_REGISTER_DS;
         uint32_t saved = t->mode;
-        t->mode |= MODE_FLAT;
+        t->mode = (t->mode | MODE_FLAT) & ~(MODE_SEGCHK(S_ES) * 0x3fu);
         x_ea(t, &tmp, 0);
         t->mode = saved;
         if (dst->size == 16)

@@ -67,6 +67,8 @@ ZydisRegister host_reg(ZydisRegister g, bool ecx_in_rcx)
 
 /* Segment base must be added unless the block runs with flat CS/DS/ES/SS;
  * FS and GS always carry their base. */
+void helper_seg_check(struct cpu *cpu, uint32_t arg, uint32_t next);
+
 static void add_seg_base(struct tctx *t, ZydisRegister seg)
 {
     int s;
@@ -78,9 +80,17 @@ static void add_seg_base(struct tctx *t, ZydisRegister seg)
     case ZYDIS_REGISTER_GS: s = S_GS; break;
     default: s = S_DS; break;
     }
+    struct emit *e = &t->e;
+    if (t->mode & MODE_SEGCHK(s)) {
+        /* a segment with a real limit (or none usable): check the offset
+         * in C before adding the base; rare outside test kernels */
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(sys_lin), 4), R(R10D));
+        x_call_helper(t, (void *)helper_seg_check,
+                      (uint32_t)s | ((uint32_t)t->seg_check_size << 8));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), MC(OFF(sys_lin), 4));
+    }
     if ((t->mode & MODE_FLAT) && s != S_FS && s != S_GS)
         return;
-    struct emit *e = &t->e;
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), MC(OFF(seg[s].base), 4));
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R10, R9, 1, 0, 4));
 }
@@ -123,6 +133,7 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
     }
     if (t->in->d.address_width == 16)
         E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R10D), R(ZYDIS_REGISTER_R10W));
+    t->seg_check_size = op->size ? op->size / 8 : 1;
     add_seg_base(t, op->mem.segment);
 }
 
@@ -133,6 +144,7 @@ void x_stack_ea(struct tctx *t, int32_t disp)
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R14, NOREG, 0, disp, 4));
     else
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(R14D));
+    t->seg_check_size = 4;
     add_seg_base(t, ZYDIS_REGISTER_SS);
 }
 
