@@ -71,11 +71,30 @@ struct bt_config {
     X(interrupts_delivered, "external interrupts delivered")           \
     X(hypercalls, "VMI hypercalls (VMCALL)")
 
+/* Helper calls by kind (the C helpers translated code calls). */
+#define BT_HELPER_KINDS(X)                                                \
+    X(div) X(bcd) X(string) X(cpuid) X(hlt) X(io) X(int) X(pushf)        \
+    X(popf) X(pusha) X(popa) X(enter) X(pop_sreg) X(cli_sti) X(sys)      \
+    X(seg_check) X(hypercall) X(fpu) X(ud)
+
+enum bt_helper_kind {
+#define X(k) BT_HK_##k,
+    BT_HELPER_KINDS(X)
+#undef X
+    BT_HK_COUNT
+};
+
 struct bt_stats {
 #define X(name, desc) uint64_t name;
     BT_STATS(X)
 #undef X
+    uint64_t exc_by_vector[32];     /* exceptions delivered, by vector */
+    uint64_t int_by_vector[256];    /* software + external interrupts */
+    uint64_t helper_by_kind[BT_HK_COUNT];
 };
+
+/* Name of a helper kind, for --stats. */
+const char *bt_helper_kind_name(int kind);
 
 struct bt *bt_create(const struct bt_config *cfg);
 void bt_destroy(struct bt *bt);

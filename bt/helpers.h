@@ -10,9 +10,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bt/bt.h"
+
 struct cpu;
 
 #define HELPER(name) void name(struct cpu *cpu, uint32_t arg, uint32_t next)
+/* count one call of a helper kind (struct bt_stats.helper_by_kind) */
+#define HELPER_COUNT(cpu, kind) ((cpu)->bt ? (void)(bt_helper_count((cpu)->bt, BT_HK_##kind)) : (void)0)
+void bt_helper_count(struct bt *bt, int kind);
 
 HELPER(helper_raise_ud);
 HELPER(helper_div);

@@ -45,6 +45,7 @@ void helper_set_reg(struct cpu *cpu, int reg, unsigned size, bool high8,
 
 HELPER(helper_div)
 {
+    HELPER_COUNT(cpu, div);
     (void)next;
     unsigned size = arg & 0xffu;
     bool is_signed = arg & HA_X(1);
@@ -121,6 +122,7 @@ static void set_szp(struct cpu *cpu, uint8_t v)
  * undefined are computed as QEMU computes them where that is simple. */
 HELPER(helper_bcd)
 {
+    HELPER_COUNT(cpu, bcd);
     (void)next;
     uint32_t *eax = &cpu->regs[R_EAX];
     uint8_t al = *eax & 0xffu, ah = (*eax >> 8) & 0xffu;

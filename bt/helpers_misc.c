@@ -12,6 +12,7 @@
 
 HELPER(helper_raise_ud)
 {
+    HELPER_COUNT(cpu, ud);
     (void)arg;
     (void)next;
     bt_raise(cpu, EXC_UD, 0, false);
@@ -19,6 +20,7 @@ HELPER(helper_raise_ud)
 
 HELPER(helper_cpuid)
 {
+    HELPER_COUNT(cpu, cpuid);
     (void)arg;
     (void)next;
     uint32_t out[4] = {0, 0, 0, 0};
@@ -41,6 +43,7 @@ static bool io_allowed(const struct cpu *cpu)
 
 HELPER(helper_hlt)
 {
+    HELPER_COUNT(cpu, hlt);
     (void)arg;
     if (cpu->cpl != 0)
         bt_raise(cpu, EXC_GP, 0, true);
@@ -52,6 +55,7 @@ HELPER(helper_hlt)
  * an immediate (else DX) */
 HELPER(helper_io)
 {
+    HELPER_COUNT(cpu, io);
     (void)next;
     unsigned size = arg & 0xffu;
     bool is_in = arg & HA_X(1);
@@ -72,6 +76,7 @@ HELPER(helper_io)
  * the IDT; the return address is the next instruction. */
 HELPER(helper_int)
 {
+    HELPER_COUNT(cpu, int);
     unsigned kind = (arg >> 20) & 0xfu;
     int vector = (int)((arg >> 24) & 0xffu);
     if (kind == INT_O) {
@@ -107,6 +112,7 @@ static uint32_t pop(struct cpu *cpu, unsigned size)
 
 HELPER(helper_pushf)
 {
+    HELPER_COUNT(cpu, pushf);
     (void)next;
     unsigned size = arg & 0xffu;
     /* VM and RF read as 0 in the pushed image */
@@ -116,6 +122,7 @@ HELPER(helper_pushf)
 
 HELPER(helper_popf)
 {
+    HELPER_COUNT(cpu, popf);
     (void)next;
     unsigned size = arg & 0xffu;
     uint32_t v = pop(cpu, size);
@@ -135,6 +142,7 @@ HELPER(helper_popf)
 
 HELPER(helper_pusha)
 {
+    HELPER_COUNT(cpu, pusha);
     (void)next;
     unsigned size = arg & 0xffu;
     uint32_t r[8];
@@ -150,6 +158,7 @@ HELPER(helper_pusha)
 
 HELPER(helper_popa)
 {
+    HELPER_COUNT(cpu, popa);
     (void)next;
     unsigned size = arg & 0xffu;
     uint32_t base = cpu->seg[S_SS].base, esp = cpu->regs[R_ESP];
@@ -165,6 +174,7 @@ HELPER(helper_popa)
 /* ENTER imm16, imm8: arg = size | HA_X(level) | alloc << 8 in bits 8..? */
 HELPER(helper_enter)
 {
+    HELPER_COUNT(cpu, enter);
     (void)next;
     unsigned size = arg & 0xfu;
     unsigned level = (arg >> 4) & 0x1fu;
@@ -198,6 +208,7 @@ HELPER(helper_enter)
  * interrupts by one instruction (the shadow). */
 HELPER(helper_cli_sti)
 {
+    HELPER_COUNT(cpu, cli_sti);
     (void)next;
     if (!io_allowed(cpu))
         bt_raise(cpu, EXC_GP, 0, true);
@@ -216,6 +227,7 @@ HELPER(helper_cli_sti)
 /* VMCALL: the VMI ROM's hypercall into the monitor. */
 HELPER(helper_hypercall)
 {
+    HELPER_COUNT(cpu, hypercall);
     (void)arg;
     (void)next;
     if (!cpu->host || !cpu->host->hypercall)
@@ -228,6 +240,7 @@ HELPER(helper_hypercall)
  * cpu->sys_lin, arg = segment | size << 8. #SS for the stack, else #GP. */
 HELPER(helper_seg_check)
 {
+    HELPER_COUNT(cpu, seg_check);
     (void)next;
     int s = (int)(arg & 0xffu);
     unsigned size = (arg >> 8) & 0xffu;

@@ -84,6 +84,7 @@ static uint8_t *chunk_ptr(struct cpu *cpu, uint32_t lin, uint32_t n,
 
 HELPER(helper_string)
 {
+    HELPER_COUNT(cpu, string);
     (void)next;
     unsigned size = arg & 0xffu;
     unsigned op = S_OP(arg), rep = S_REP(arg);

@@ -46,6 +46,7 @@ _Noreturn static void resume(struct cpu *cpu)
 
 HELPER(helper_pop_sreg)
 {
+    HELPER_COUNT(cpu, pop_sreg);
     (void)next;
     unsigned size = arg & 0xffu;
     int seg = (int)((arg >> 20) & 0xfu);
@@ -56,6 +57,7 @@ HELPER(helper_pop_sreg)
 
 HELPER(helper_sys)
 {
+    HELPER_COUNT(cpu, sys);
     unsigned op = arg & 0xffu;
     unsigned size = (arg >> 16) & 0xfu;
     unsigned x = (arg >> 20) & 0xfu;

@@ -114,6 +114,21 @@ const struct bt_stats *bt_get_stats(const struct bt *bt)
     return &bt->stats;
 }
 
+void bt_helper_count(struct bt *bt, int kind)
+{
+    bt->stats.helper_by_kind[kind]++;
+}
+
+const char *bt_helper_kind_name(int kind)
+{
+    static const char *names[] = {
+#define X(k) #k,
+        BT_HELPER_KINDS(X)
+#undef X
+    };
+    return kind >= 0 && kind < BT_HK_COUNT ? names[kind] : "?";
+}
+
 _Noreturn void bt_leave(struct cpu *cpu, int reason)
 {
     cpu->exit_reason = reason;
@@ -263,6 +278,10 @@ int bt_run(struct cpu *cpu)
             cpu->exc_soft = false;
             cpu_deliver(cpu, vec, source, has_err && has_error_code(vec), err);
             delivering = -1;
+            if (source == EV_SOFT)
+                bt->stats.int_by_vector[vec & 0xff]++;
+            else
+                bt->stats.exc_by_vector[vec & 31]++;
             bt->stats.exceptions_delivered++;
             continue;
         }
@@ -283,6 +302,7 @@ int bt_run(struct cpu *cpu)
                     first_eip = cpu->eip;
                     cpu_deliver(cpu, vec, EV_EXT, false, 0);
                     delivering = -1;
+                    bt->stats.int_by_vector[vec & 0xff]++;
                     bt->stats.interrupts_delivered++;
                 }
             }

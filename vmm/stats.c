@@ -13,6 +13,18 @@ void vm_print_stats(const struct vm *vm, FILE *out)
         fprintf(out, "  bt  %-22s %14" PRIu64 "  %s\n", #name, bs->name, desc);
         BT_STATS(X)
 #undef X
+        for (int v = 0; v < 32; v++)
+            if (bs->exc_by_vector[v])
+                fprintf(out, "  bt  exception vector %-3d %14" PRIu64 "  delivered\n",
+                        v, bs->exc_by_vector[v]);
+        for (int v = 0; v < 256; v++)
+            if (bs->int_by_vector[v])
+                fprintf(out, "  bt  interrupt vector %-3d %14" PRIu64 "  delivered\n",
+                        v, bs->int_by_vector[v]);
+        for (int k = 0; k < BT_HK_COUNT; k++)
+            if (bs->helper_by_kind[k])
+                fprintf(out, "  bt  helper %-15s %14" PRIu64 "  calls\n",
+                        bt_helper_kind_name(k), bs->helper_by_kind[k]);
     }
 #define X(name, desc) \
     fprintf(out, "  vmm %-22s %14" PRIu64 "  %s\n", #name, vm->stats.name, desc);
