@@ -229,6 +229,7 @@ int bt_run(struct cpu *cpu)
     volatile int first_vector = -1; /* for the shutdown diagnosis */
     volatile uint32_t first_error = 0, first_eip = 0;
     volatile bool first_has_error = false;
+    volatile uint32_t restart_eip = 0; /* EIP to report if delivery faults */
 
     for (;;) {
         if (setjmp(cpu->exit_jmp)) {
@@ -264,6 +265,9 @@ int bt_run(struct cpu *cpu)
                     err = 0;
                 }
                 source = EV_EXC;
+                /* the fault belongs to the instruction (or interrupted
+                 * point) whose event was being delivered */
+                cpu->eip = restart_eip;
             } else {
                 first_vector = vec;
                 first_error = err;
@@ -275,6 +279,10 @@ int bt_run(struct cpu *cpu)
                 return BT_EXIT_SHUTDOWN;
             }
             delivering = vec;
+            if (source == EV_SOFT)
+                restart_eip = cpu->exc_eip; /* INT n itself, not past it */
+            else if (delivering == vec && vec != EXC_DF)
+                restart_eip = cpu->eip;
             cpu->exc_soft = false;
             cpu_deliver(cpu, vec, source, has_err && has_error_code(vec), err);
             delivering = -1;
@@ -297,6 +305,7 @@ int bt_run(struct cpu *cpu)
                 int vec = cpu->host->irq_ack(cpu->host->opaque);
                 if (vec >= 0) {
                     delivering = vec;
+                    restart_eip = cpu->eip;
                     first_vector = vec;
                     first_has_error = false;
                     first_eip = cpu->eip;

@@ -40,6 +40,8 @@ uint32_t bt_mode(const struct cpu *cpu)
         m |= MODE_DIRECT;
     if (cpu->cr0 & (CR0_TS | CR0_EM))
         m |= MODE_FPU_NM;
+    if (cpu->tsc_offset)
+        m |= MODE_TSC_OFFSET;
     for (int s = S_ES; s <= S_GS; s++) {
         const struct seg *g = &cpu->seg[s];
         bool expand_down = (g->attr & 0x10) && !(g->attr & 0x8) && (g->attr & 0x4);

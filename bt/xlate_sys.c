@@ -147,6 +147,9 @@ void x_sys(struct tctx *t)
               I32((uint32_t)in->ops[i].imm.value.u));
         }
     }
+    if (op == SYS_RETF && !(d->operand_count_visible > 0 &&
+                            o0->type == ZYDIS_OPERAND_TYPE_IMMEDIATE))
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(sys_imm), 4), I(0));
     unsigned osz = opsize;
     if (mem >= 0 && (op == SYS_MOV_FROM_SREG || op == SYS_SLDT || op == SYS_STR ||
                      op == SYS_SMSW))

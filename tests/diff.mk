@@ -1,5 +1,5 @@
 # tests/diff.mk: the differential instruction test, tpvm's translator
-# against Unicorn (tests/diff/README.md). `make check` runs it; `make diff`
+# against Unicorn (tests/diff/README.md). `make check` runs it; `make check-diff`
 # runs only it.
 
 DIFF_SRC := $(sort $(wildcard tests/diff/*.c))
@@ -15,8 +15,8 @@ $(DIFF_BIN): $(DIFF_OBJ) $(B)/libtpvm.a
 CHECK_DEPS += $(DIFF_BIN)
 CHECK_SCRIPTS += $(DIFF_BIN)
 
-.PHONY: diff
-diff: $(DIFF_BIN)
+.PHONY: check-diff
+check-diff: $(DIFF_BIN)
 	$(DIFF_BIN)
 
 -include $(DIFF_OBJ:.o=.d)

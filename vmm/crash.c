@@ -119,6 +119,10 @@ static void crash_handler(int sig, siginfo_t *si, void *uctx)
      * here first; the translator resolves them. */
     if (sig == SIGSEGV && bt_handle_segv(si->si_addr, uctx))
         return;
+    static volatile sig_atomic_t in_report;
+    if (in_report)
+        _exit(TPVM_EXIT_INTERNAL);
+    in_report = 1;
     put_str(&l, "tpvm: fatal signal ");
     put_num(&l, (uint64_t)sig, 10);
     put_str(&l, " (");
@@ -148,8 +152,10 @@ int crash_install(void)
         return -errno;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = crash_handler;
-    /* RESETHAND: a fault inside the handler kills us plainly, no loop. */
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+    /* No SA_RESETHAND: guest faults resolved by the translator arrive here
+     * again and again; a fault inside the report itself is caught by the
+     * in_report flag instead. */
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigfillset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]);
          i++)

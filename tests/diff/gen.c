@@ -179,10 +179,10 @@ void flags_set(struct gen *g, uint32_t defined, uint32_t undefined)
 {
     g->undef = (g->undef & ~defined) | undefined;
     /* Unicorn's lazy flags are sound again after an instruction that
-     * computes SF ZF PF from its result; ones that merge a few flags into
-     * the old image (rotates, bt, clc, cmpxchg8b...) carry the garbage. */
-    const uint32_t szp = FL_SF | FL_ZF | FL_PF;
-    if (defined && ((defined | undefined) & szp) == szp)
+     * computes CF SF ZF PF afresh; ones that merge flags into the old image
+     * (inc/dec keep CF; rotates, bt, clc, cmpxchg8b...) carry the garbage. */
+    const uint32_t fresh = FL_CF | FL_SF | FL_ZF | FL_PF;
+    if (defined && ((defined | undefined) & fresh) == fresh)
         g->flags_garbage = false;
 }
 
@@ -677,6 +677,7 @@ static bool finalize(struct gen_ctx *ctx, struct gen *g)
         }
     }
     c->undef_flags = g->flags_garbage ? 0xffffffffu : g->undef;
+    c->code[c->code_len] = 0xf4; /* the hlt every case ends with */
     return true;
 }
 

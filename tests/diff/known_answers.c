@@ -119,6 +119,7 @@ int run_known_answers(const struct model *m, FILE *out)
         c.code_addr = KA_BASE + i * SLOT_SIZE;
         c.code_len = k->len;
         memcpy(c.code, k->code, k->len);
+        c.code[k->len] = 0xf4; /* hlt */
         c.regs[R_ESP] = STACK_MID;
         for (unsigned j = 0; j < 5 && k->in[j].r >= 0; j++)
             c.regs[k->in[j].r] = k->in[j].v;

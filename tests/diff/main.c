@@ -275,6 +275,10 @@ int main(int argc, char **argv)
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return 2;
+    if (diff_n_groups > sizeof r->groups / sizeof r->groups[0]) {
+        fprintf(stderr, "diff-unicorn: too many groups\n");
+        return 2;
+    }
     parse_options(argc, argv, &r->opt);
     setvbuf(stdout, NULL, _IOLBF, 0);
     gen_init(&r->gen, r->opt.seed);
@@ -321,6 +325,8 @@ int main(int argc, char **argv)
         }
     }
     double secs = now() - t0;
+    for (unsigned i = 1; i < r->n_models; i++)
+        tpr_print_stats(r->models[i].impl, stdout);
     if (r->shown > r->opt.show && r->opt.only < 0)
         printf("# %u more mismatches not shown (TPVM_DIFF_SHOW)\n", r->shown - r->opt.show);
     printf("# %.1f s for %" PRIu64 " generated cases\n", secs,

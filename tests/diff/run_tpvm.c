@@ -119,6 +119,16 @@ uint8_t *tpr_ram(struct tpvm_runner *t)
     return t->ram;
 }
 
+void tpr_print_stats(const struct tpvm_runner *t, FILE *f)
+{
+    const struct bt_stats *st = bt_get_stats(t->bt);
+    fprintf(f, "# %s: %llu blocks and %llu instructions translated, %llu helper calls, "
+               "%llu guest exceptions\n",
+            tpr_name(t), (unsigned long long)st->blocks_translated,
+            (unsigned long long)st->insns_translated, (unsigned long long)st->helper_calls,
+            (unsigned long long)st->exceptions);
+}
+
 void tpr_request_exit(struct tpvm_runner *t)
 {
     bt_request_exit(t->cpu);

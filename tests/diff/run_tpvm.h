@@ -23,6 +23,10 @@ const char *tpr_name(const struct tpvm_runner *t);
  * (the code slot is invalidated here, after that write). */
 void tpr_run(struct tpvm_runner *t, const struct dcase *c, struct outcome *out);
 
+/* One comment line of translator counters (shows the cases really ran
+ * translated). */
+void tpr_print_stats(const struct tpvm_runner *t, FILE *f);
+
 /* Async-safe: make a running case leave bt_run (watchdog). */
 void tpr_request_exit(struct tpvm_runner *t);
 

@@ -1,0 +1,323 @@
+/* systest: paging checks: turning it on, 4 MiB pages, accessed and dirty
+ * bits, TLB invalidation (INVLPG, CR3, CR4.PGE), remapping data and code,
+ * and the page faults a kernel handles, with their CR2 and error code. */
+#include "systest.h"
+#include "probes.h"
+
+#define PF_P 0x1 /* error code: protection (not not-present) */
+#define PF_W 0x2
+#define PF_U 0x4
+
+static uint32_t frame(unsigned i)
+{
+    return ADDR(test_frames[i]);
+}
+
+static void fill_frame(unsigned i, uint32_t v)
+{
+    uint32_t *w = (uint32_t *)test_frames[i];
+    for (unsigned k = 0; k < PAGE_SIZE / 4; k++)
+        w[k] = v + k;
+}
+
+static void map(unsigned page, uint32_t phys, uint32_t flags)
+{
+    *test_pte(page) = phys | flags;
+    invlpg(test_page(page));
+}
+
+static uint32_t peek(const void *p)
+{
+    return *(const volatile uint32_t *)p;
+}
+
+static void poke(void *p, uint32_t v)
+{
+    *(volatile uint32_t *)p = v;
+}
+
+void check_pg_enable(struct result *r)
+{
+    static volatile uint32_t marker = 0x1dea1dea;
+
+    paging_on();
+    if (expect_eq(r, "CR0.PG", read_cr0() & CR0_PG, CR0_PG) &&
+        expect_eq(r, "CR3", read_cr3(), ADDR(page_dir)))
+        expect_eq(r, "identity-mapped data", marker, 0x1dea1dea);
+    paging_off();
+}
+
+void check_pg_pse(struct result *r)
+{
+    static volatile uint32_t marker = 0x4d1b4d1b;
+    volatile uint32_t *alias =
+        (volatile uint32_t *)(PSE_ALIAS + ADDR(&marker));
+
+    paging_on();
+    if (expect_eq(r, "read through the 4 MiB alias", *alias, 0x4d1b4d1b)) {
+        *alias = 0x600d;
+        expect_eq(r, "write through the alias seen directly", marker, 0x600d);
+    }
+    paging_off();
+}
+
+void check_pg_accessed_dirty(struct result *r)
+{
+    const uint32_t pde = TEST_LINEAR >> 22;
+
+    fill_frame(0, 0xad000000);
+    page_dir[pde] &= ~(uint32_t)PTE_A;
+    *test_pte(0) = frame(0) | PTE_P | PTE_W;
+    paging_on();
+    uint32_t v = peek(test_page(0));
+    uint32_t after_read = *test_pte(0);
+    poke(test_page(0), v + 1);
+    uint32_t after_write = *test_pte(0);
+    paging_off();
+    if (expect_eq(r, "value read", v, 0xad000000) &&
+        expect_eq(r, "PTE A,D after a read", after_read & (PTE_A | PTE_D),
+                  PTE_A) &&
+        expect_eq(r, "PTE A,D after a write", after_write & (PTE_A | PTE_D),
+                  PTE_A | PTE_D))
+        expect_eq(r, "PDE A", page_dir[pde] & PTE_A, PTE_A);
+}
+
+/* Maps page 0 to frame 0, reads it (filling the TLB), points the PTE at
+ * frame 1 and runs flush; the next read must see frame 1. */
+static void expect_flush_shows(struct result *r, uint32_t flags,
+                               void (*flush)(void))
+{
+    fill_frame(0, 0xaaaa0000);
+    fill_frame(1, 0xbbbb0000);
+    paging_on();
+    map(0, frame(0), flags);
+    uint32_t before = peek(test_page(0));
+    *test_pte(0) = frame(1) | flags;
+    flush();
+    uint32_t after = peek(test_page(0));
+    paging_off();
+    if (expect_eq(r, "before the change", before, 0xaaaa0000))
+        expect_eq(r, "after the change and the flush", after, 0xbbbb0000);
+}
+
+static void flush_invlpg(void)
+{
+    invlpg(test_page(0));
+}
+
+static void flush_cr3(void)
+{
+    write_cr3(read_cr3());
+}
+
+static void flush_pge_toggle(void)
+{
+    write_cr4(read_cr4() & ~CR4_PGE);
+    write_cr4(read_cr4() | CR4_PGE);
+}
+
+void check_pg_invlpg(struct result *r)
+{
+    expect_flush_shows(r, PTE_P | PTE_W, flush_invlpg);
+}
+
+void check_pg_cr3_reload(struct result *r)
+{
+    expect_flush_shows(r, PTE_P | PTE_W, flush_cr3);
+}
+
+void check_pg_global(struct result *r)
+{
+    /* Only the deterministic side: whatever a CR3 reload keeps, toggling
+     * CR4.PGE and INVLPG must drop a global entry. */
+    write_cr4(read_cr4() | CR4_PGE);
+    if (!expect_eq(r, "CR4.PGE", read_cr4() & CR4_PGE, CR4_PGE))
+        return;
+    expect_flush_shows(r, PTE_P | PTE_W | PTE_G, flush_pge_toggle);
+    if (r->failed)
+        return;
+    write_cr4(read_cr4() | CR4_PGE);
+    expect_flush_shows(r, PTE_P | PTE_W | PTE_G, flush_invlpg);
+}
+
+void check_pg_shared_frame(struct result *r)
+{
+    fill_frame(2, 0);
+    paging_on();
+    map(0, frame(2), PTE_P | PTE_W);
+    map(1, frame(2), PTE_P | PTE_W);
+    poke((char *)test_page(0) + 0x40, 0x5ca1ab1e);
+    uint32_t v = peek((char *)test_page(1) + 0x40);
+    paging_off();
+    if (expect_eq(r, "read through the second mapping", v, 0x5ca1ab1e))
+        expect_eq(r, "the frame itself", peek(test_frames[2] + 0x40),
+                  0x5ca1ab1e);
+}
+
+/* mov $value, %eax; ret */
+static void write_code(uint8_t *p, uint32_t value)
+{
+    p[0] = 0xb8;
+    memcpy(p + 1, &value, 4);
+    p[5] = 0xc3;
+}
+
+static bool call_page(struct result *r, unsigned page, uint32_t want,
+                      const char *what)
+{
+    struct trap_info t;
+    uint32_t arg[2] = {ADDR(test_page(page)), 0};
+
+    if (!expect_no_trap(r, guarded(probe_call, arg, &t), &t))
+        return false;
+    return expect_eq(r, what, arg[1], want);
+}
+
+void check_pg_code_remap(struct result *r)
+{
+    write_code(test_frames[3], 0x1111);
+    write_code(test_frames[4], 0x2222);
+    paging_on();
+    map(2, frame(3), PTE_P | PTE_W);
+    if (call_page(r, 2, 0x1111, "code in the first frame")) {
+        map(2, frame(4), PTE_P | PTE_W);
+        call_page(r, 2, 0x2222, "code after remapping the page");
+    }
+    paging_off();
+}
+
+void check_pg_code_alias_write(struct result *r)
+{
+    write_code(test_frames[3], 0x3333);
+    paging_on();
+    map(2, frame(3), PTE_P | PTE_W);
+    if (call_page(r, 2, 0x3333, "code before the write")) {
+        /* New code written through the identity mapping of the frame. */
+        write_code(test_frames[3], 0x4444);
+        call_page(r, 2, 0x4444, "code after writing it through an alias");
+    }
+    paging_off();
+}
+
+/* ---- Page faults. ---- */
+
+/* probe (at ring 3 when user) on addr must raise #PF(error) at insn with
+ * CR2 = addr. */
+static void expect_pf(struct result *r, bool user, void (*probe)(void *),
+                      const char *insn, uint32_t addr, uint32_t error)
+{
+    struct trap_info t;
+    uint32_t arg[2] = {addr, 0x1234};
+
+    paging_on();
+    int v = user ? guarded_user(probe, arg, EFLAGS_FIXED, &t)
+                 : guarded(probe, arg, &t);
+    paging_off();
+    if (expect_trap(r, v, &t, 14, error, ADDR(insn)))
+        expect_eq(r, "CR2", t.cr2, addr);
+}
+
+#define PF_ADDR (TEST_LINEAR + PAGE_SIZE + 0x10)
+
+void check_pf_not_present_read(struct result *r)
+{
+    *test_pte(1) = 0;
+    expect_pf(r, false, probe_read32, probe_read32_insn, PF_ADDR, 0);
+}
+
+void check_pf_not_present_write(struct result *r)
+{
+    *test_pte(1) = frame(0) | PTE_W | PTE_U; /* all but P */
+    expect_pf(r, false, probe_write32, probe_write32_insn, PF_ADDR, PF_W);
+}
+
+void check_pf_user_not_present(struct result *r)
+{
+    *test_pte(1) = 0;
+    expect_pf(r, true, probe_read32, probe_read32_insn, PF_ADDR, PF_U);
+}
+
+void check_pf_user_supervisor_page(struct result *r)
+{
+    *test_pte(1) = frame(0) | PTE_P | PTE_W;
+    expect_pf(r, true, probe_read32, probe_read32_insn, PF_ADDR, PF_U | PF_P);
+}
+
+void check_pf_user_supervisor_pde(struct result *r)
+{
+    /* A user PTE under a supervisor PDE is a supervisor page. */
+    page_dir[TEST_LINEAR >> 22] &= ~(uint32_t)PTE_U;
+    *test_pte(1) = frame(0) | PTE_P | PTE_W | PTE_U;
+    expect_pf(r, true, probe_read32, probe_read32_insn, PF_ADDR, PF_U | PF_P);
+}
+
+void check_pf_kernel_write_wp(struct result *r)
+{
+    *test_pte(1) = frame(0) | PTE_P | PTE_U;
+    write_cr0(read_cr0() | CR0_WP);
+    expect_pf(r, false, probe_write32, probe_write32_insn, PF_ADDR,
+              PF_W | PF_P);
+}
+
+void check_pf_kernel_write_no_wp(struct result *r)
+{
+    struct trap_info t;
+    uint32_t arg[2] = {PF_ADDR, 0x77777777};
+
+    fill_frame(0, 0);
+    *test_pte(1) = frame(0) | PTE_P | PTE_U;
+    write_cr0(read_cr0() & ~CR0_WP);
+    paging_on();
+    int v = guarded(probe_write32, arg, &t);
+    paging_off();
+    if (expect_no_trap(r, v, &t))
+        expect_eq(r, "value in the read-only page", peek(test_frames[0] + 0x10),
+                  0x77777777);
+}
+
+void check_pf_user_write_readonly(struct result *r)
+{
+    fill_frame(0, 0);
+    *test_pte(1) = frame(0) | PTE_P | PTE_U;
+    write_cr0(read_cr0() & ~CR0_WP); /* WP does not matter at ring 3 */
+    expect_pf(r, true, probe_write32, probe_write32_insn, PF_ADDR,
+              PF_U | PF_W | PF_P);
+    if (!r->failed)
+        expect_eq(r, "read-only page after the write", peek(test_frames[0] + 0x10),
+                  0x10 / 4);
+}
+
+void check_pf_no_page_table(struct result *r)
+{
+    /* 0xc0000000: its PDE is not present. */
+    expect_pf(r, false, probe_write32, probe_write32_insn, 0xc0000008, PF_W);
+}
+
+static void map_faulting_page(void)
+{
+    *test_pte(1) = frame(5) | PTE_P | PTE_W;
+    invlpg((void *)read_cr2());
+}
+
+void check_pf_demand_paging(struct result *r)
+{
+    struct trap_info t;
+    uint32_t arg[2] = {PF_ADDR, 0};
+    unsigned before = resumed_count;
+
+    fill_frame(5, 0xde000000);
+    *test_pte(1) = 0;
+    resume_vector = 14;
+    resume_fixup = map_faulting_page;
+    paging_on();
+    int v = guarded(probe_read32, arg, &t);
+    paging_off();
+    resume_vector = -1;
+    resume_fixup = 0;
+    if (expect_no_trap(r, v, &t) &&
+        expect_eq(r, "#PF taken", resumed_count - before, 1) &&
+        expect_eq(r, "#PF EIP", resumed.eip, ADDR(probe_read32_insn)) &&
+        expect_eq(r, "CR2", resumed.cr2, PF_ADDR))
+        expect_eq(r, "value read after the handler mapped the page", arg[1],
+                  0xde000000 + 0x10 / 4);
+}

@@ -1,0 +1,102 @@
+/* systest: small probes that touch memory or segment registers in one
+ * labelled instruction, so a check knows exactly which EIP a fault must
+ * report. Each is void probe(uint32_t *arg) and runs at ring 0 or 3. */
+#include "layout.h"
+
+	.text
+#define PROBE(name) .globl name; .type name, @function; name:
+#define LABEL(name) .globl name; name:
+
+/* arg[1] = *(uint32_t *)arg[0] */
+PROBE(probe_read32)
+	movl 4(%esp), %edx
+	movl 0(%edx), %ecx
+LABEL(probe_read32_insn)
+	movl (%ecx), %eax
+	movl %eax, 4(%edx)
+	ret
+
+/* *(uint32_t *)arg[0] = arg[1] */
+PROBE(probe_write32)
+	movl 4(%esp), %edx
+	movl 0(%edx), %ecx
+	movl 4(%edx), %eax
+LABEL(probe_write32_insn)
+	movl %eax, (%ecx)
+LABEL(probe_write32_after)
+	nop
+	ret
+
+/* FS = arg[0]; arg[2] = FS:arg[1]; FS = DS */
+PROBE(probe_seg_read32)
+	movl 4(%esp), %edx
+	movl 0(%edx), %eax
+	movl %eax, %fs
+	movl 4(%edx), %ecx
+LABEL(probe_seg_read32_insn)
+	movl %fs:(%ecx), %eax
+	movl %eax, 8(%edx)
+	movl %ds, %eax
+	movl %eax, %fs
+	ret
+
+/* FS = arg[0]; FS:arg[1] = arg[2]; FS = DS */
+PROBE(probe_seg_write32)
+	movl 4(%esp), %edx
+	movl 0(%edx), %eax
+	movl %eax, %fs
+	movl 4(%edx), %ecx
+	movl 8(%edx), %eax
+LABEL(probe_seg_write32_insn)
+	movl %eax, %fs:(%ecx)
+	movl %ds, %eax
+	movl %eax, %fs
+	ret
+
+/* DS = arg[0]; arg[1] = DS as read back; DS = SS's selector's twin
+ * (SEL_KDATA at ring 0, SEL_UDATA at ring 3, whose stack SS is). */
+PROBE(probe_load_ds)
+	movl 4(%esp), %edx
+	movl 0(%edx), %eax
+	movl %ss, %ecx
+LABEL(probe_load_ds_insn)
+	movl %eax, %ds
+	movl %ds, %eax
+	movl %ecx, %ds
+	movl %eax, 4(%edx)
+	ret
+
+/* SS = arg[0] and straight back. */
+PROBE(probe_load_ss)
+	movl 4(%esp), %edx
+	movl 0(%edx), %eax
+	movl %ss, %ecx
+LABEL(probe_load_ss_insn)
+	movl %eax, %ss
+	movl %ecx, %ss
+	ret
+
+/* DS = 0 is allowed; reading through it (arg[0] = *arg[0]) is not. */
+PROBE(probe_null_ds_use)
+	movl 4(%esp), %edx
+	movl (%edx), %eax
+	pushl %ds
+	xorl %ecx, %ecx
+LABEL(probe_null_ds_load_insn)
+	movl %ecx, %ds
+LABEL(probe_null_ds_use_insn)
+	movl (%eax), %eax
+	popl %ds
+	movl %eax, (%edx)
+	ret
+
+/* Calls the code at arg[0]; arg[1] = what it returned in EAX. */
+PROBE(probe_call)
+	movl 4(%esp), %edx
+	pushl %edx
+	call *(%edx)
+	popl %edx
+	movl %eax, 4(%edx)
+	ret
+
+	.section .note.GNU-stack, "", @progbits
