@@ -136,6 +136,7 @@ struct cpu {
     uint64_t tsc_offset;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint32_t inhibit_irq;          /* STI / MOV SS shadow: one instruction */
+    uint32_t db_pending;           /* DR6 B0-B3 bits hit by data accesses */
     uint64_t apic_base;
     struct fpu_state fpu;
 

@@ -78,6 +78,9 @@ void cpu_write_dr(struct cpu *cpu, int n, uint32_t v)
     else if (n == 7)
         v = (v & 0xffff2fffu) | 0x400u;
     cpu->dr[n] = v;
+    /* execution breakpoints are checked when code is translated */
+    if (n < 4 || n == 7)
+        bt_flush_code(cpu->bt);
 }
 
 uint32_t cpu_read_dr(struct cpu *cpu, int n)

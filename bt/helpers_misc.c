@@ -258,3 +258,22 @@ HELPER(helper_seg_check)
         bt_raise(cpu, vec, 0, true);
     }
 }
+
+/* DR0-DR3 execution breakpoint before this instruction: a #DB fault,
+ * unless EFLAGS.RF says the handler asked to resume past it once. */
+HELPER(helper_exec_bp)
+{
+    (void)arg;
+    (void)next;
+    if (cpu->eflags & FL_RF) {
+        cpu->eflags &= ~FL_RF;
+        return;
+    }
+    uint32_t bits = 0;
+    for (int i = 0; i < 4; i++)
+        if (((cpu->dr[7] >> (2 * i)) & 3u) && ((cpu->dr[7] >> (16 + 4 * i)) & 3u) == 0 &&
+            cpu->dr[i] == cpu->eip)
+            bits |= 1u << i;
+    cpu->dr[6] = (cpu->dr[6] & ~0x400fu) | 0xffff0ff0u | bits;
+    bt_raise(cpu, EXC_DB, 0, false);
+}

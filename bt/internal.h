@@ -66,7 +66,11 @@ struct block {
 #define MODE_DIRECT 0x8u /* paging off, RAM at r15 + BT_RAM_OFFSET */
 #define MODE_CPL0 0x20u /* privileged instructions can be inlined */
 #define MODE_FPU_NM 0x10u
-#define MODE_TSC_OFFSET 0x40u /* guest wrote the TSC: RDTSC needs the offset */
+#define MODE_TSC_OFFSET 0x40u
+/* EFLAGS.TF or DR7 breakpoints: one-instruction blocks, never chained,
+ * every access through the C slow path; the run loop raises #DB */
+#define MODE_DEBUG 0x80u
+#define MODE_TF 0x4000u /* single-step: #DB (DR6.BS) after each instruction */ /* guest wrote the TSC: RDTSC needs the offset */
 /* bits 8..13: segments (S_ES..S_GS) whose limit must be checked: not
  * 4 GiB, expand-down, or unusable (null) */
 #define MODE_SEGCHK(s) (0x100u << (s)) /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */

@@ -193,6 +193,8 @@ static bool may_chain(const struct exit *ex, const struct block *to)
 {
     if (!ex->owner->valid || !to->valid)
         return false;
+    if (to->mode & MODE_DEBUG)
+        return false;
     if (ex->owner->mode != to->mode)
         return false;
     /* with paging, stay within the source block's linear page */
@@ -318,7 +320,23 @@ int bt_run(struct cpu *cpu)
             cpu->inhibit_irq = 0;
             struct block *b = find_block(bt, cpu);
             uint64_t gen = bt->flush_gen;
+            uint32_t inhibit = cpu->inhibit_irq;
             int r = enter(cpu, b->code);
+            if ((b->mode & MODE_DEBUG) && r >= EXIT_R_CHAIN) {
+                /* one instruction ran: single-step and data breakpoints */
+                uint32_t bits = cpu->db_pending;
+                cpu->db_pending = 0;
+                if ((b->mode & MODE_TF) && !cpu->inhibit_irq && !inhibit)
+                    bits |= 0x4000u; /* DR6.BS */
+                if (bits) {
+                    cpu->dr[6] = (cpu->dr[6] & ~0x400fu) | 0xffff0ff0u | bits;
+                    cpu->exc_vector = EXC_DB;
+                    cpu->exc_has_error = false;
+                    cpu->exc_soft = false;
+                    cpu->exc_eip = cpu->eip;
+                    bt_leave(cpu, BT_EXIT_EXCEPTION);
+                }
+            }
             if (r == EXIT_R_CHAIN) {
                 struct exit *ex = (struct exit *)(uintptr_t)cpu->chain_from;
                 if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE))

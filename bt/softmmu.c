@@ -42,6 +42,10 @@ uint32_t bt_mode(const struct cpu *cpu)
         m |= MODE_FPU_NM;
     if (cpu->tsc_offset)
         m |= MODE_TSC_OFFSET;
+    if ((cpu->eflags & FL_TF) || (cpu->dr[7] & 0xffu))
+        m |= MODE_DEBUG;
+    if (cpu->eflags & FL_TF)
+        m |= MODE_TF;
     for (int s = S_ES; s <= S_GS; s++) {
         const struct seg *g = &cpu->seg[s];
         bool expand_down = (g->attr & 0x10) && !(g->attr & 0x8) && (g->attr & 0x4);
@@ -231,6 +235,29 @@ static void phys_write8(struct cpu *cpu, uint32_t phys, uint8_t v)
  */
 static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc);
 
+/* DR0-DR3 data breakpoints (R/W 01 write, 11 read/write) hit by an
+ * access: noted in db_pending; the run loop raises the #DB trap after the
+ * instruction. */
+static void watchpoints(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t acc)
+{
+    uint32_t dr7 = cpu->dr[7];
+    for (int i = 0; i < 4; i++) {
+        if (!((dr7 >> (2 * i)) & 3u))
+            continue;
+        uint32_t rw = (dr7 >> (16 + 4 * i)) & 3u;
+        uint32_t len = ((dr7 >> (18 + 4 * i)) & 3u) + 1;
+        if (len == 3)
+            len = 8;
+        if (rw == 0 || rw == 2)
+            continue; /* execution or I/O */
+        if (rw == 1 && !(acc & ACC_WRITE))
+            continue;
+        uint32_t a = cpu->dr[i] & ~(len - 1);
+        if (lin < a + len && a < lin + size)
+            cpu->db_pending |= 1u << i;
+    }
+}
+
 /* Direct-addressing code indexes from cpu + BT_RAM_OFFSET: hand back the
  * pointer in that frame. */
 uint8_t *mmu_slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
@@ -261,10 +288,14 @@ static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
             bt_raise(cpu, EXC_PF, err & 0x7fffffffu, true);
         }
     }
+    if (cpu->dr[7] & 0xffu)
+        watchpoints(cpu, lin, size, acc);
     if (!crossing && phys_in_ram(cpu, w1.phys, size)) {
         if (acc & ACC_WRITE)
             smc_check(cpu, w1.phys);
-        tlb_fill(cpu, lin, &w1, user);
+        /* with breakpoints armed, every access comes back here */
+        if (!(cpu->dr[7] & 0xffu))
+            tlb_fill(cpu, lin, &w1, user);
         return cpu->ram + w1.phys;
     }
     /* Bounce: gather the bytes, let the instruction work on the copy. */

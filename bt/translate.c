@@ -18,10 +18,28 @@
 #include "bt/xlate.h"
 
 void helper_raise_ud(struct cpu *cpu, uint32_t arg, uint32_t next);
+void helper_exec_bp(struct cpu *cpu, uint32_t arg, uint32_t next);
+
+/* Is an enabled DR0-DR3 execution breakpoint at this linear address? */
+static bool exec_breakpoint(const struct cpu *cpu, uint32_t pc)
+{
+    uint32_t dr7 = cpu->dr[7];
+    for (int i = 0; i < 4; i++)
+        if (((dr7 >> (2 * i)) & 3u) && ((dr7 >> (16 + 4 * i)) & 3u) == 0 &&
+            cpu->dr[i] == pc)
+            return true;
+    return false;
+}
 
 void x_exit_indirect(struct tctx *t)
 {
     struct emit *e = &t->e;
+    if (t->mode & MODE_DEBUG) {
+        /* the run loop checks for #DB after every instruction */
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(R9D));
+        E_jmp_abs(e, t->bt->rt.exit_indirect);
+        return;
+    }
     E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R9W));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), M(R15, R11, 8, OFF(jc[t->user].tag), 8));
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(RCX, R9, 1, 0, 8));
@@ -231,6 +249,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
         }
         if (bt->cfg.trace)
             trace_insn(bt, &in);
+        if ((mode & MODE_DEBUG) && exec_breakpoint(cpu, pc))
+            x_call_helper(t, (void *)helper_exec_bp, 0);
         xlate_fn fn = xlate_lookup(in.d.mnemonic);
         if (!fn)
             x_call_helper_end(t, (void *)helper_raise_ud, 0);
@@ -240,7 +260,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
         pc = t->next_eip;
         if (t->ended)
             break;
-        if (n >= BT_MAX_BLOCK_INSNS || (pc >> 12) != (eip >> 12)) {
+        if (n >= BT_MAX_BLOCK_INSNS || (pc >> 12) != (eip >> 12) ||
+            (mode & MODE_DEBUG)) {
             x_exit_direct(t, ZYDIS_MNEMONIC_JMP, pc);
             break;
         }

@@ -174,7 +174,7 @@ static void add_stub(struct tctx *t, uint8_t *miss, unsigned size, unsigned acc)
 void x_probe(struct tctx *t, unsigned size, unsigned acc)
 {
     struct emit *e = &t->e;
-    if (t->direct && !t->force_probe) {
+    if (t->direct && !t->force_probe && !(t->mode & MODE_DEBUG)) {
         /* paging off: [r15 + linear + BT_RAM_OFFSET] is the guest byte;
          * beyond RAM or on write-protected code the access faults and
          * resumes at its slow path */
