@@ -36,6 +36,23 @@ HELPER(helper_pop_sreg);
 HELPER(helper_sys);
 HELPER(helper_cli_sti);
 HELPER(helper_hypercall);
+/* x87 (helpers_fpu.c): #NM/#UD checks under CR0.TS/EM; the image helpers
+ * take the operand's linear address in r8 (cpu->save_r8), arg = operand
+ * size in bits */
+HELPER(helper_fpu_nm);
+HELPER(helper_fwait_nm);
+HELPER(helper_fxsr_nm);
+HELPER(helper_fnstenv);
+HELPER(helper_fldenv);
+HELPER(helper_fnsave);
+HELPER(helper_frstor);
+HELPER(helper_fxsave);
+HELPER(helper_fxrstor);
+HELPER(helper_fpu_mf);
+HELPER(helper_fpu_mode);
+HELPER(helper_fnstsw);
+/* x87 helper argument: the calling block checks for #MF */
+#define FPU_ARG_MF (1u << 20)
 
 /* helper_bcd operations (HA_X) */
 enum { BCD_AAA, BCD_AAS, BCD_DAA, BCD_DAS, BCD_AAM, BCD_AAD };

@@ -1,5 +1,6 @@
 /* The C side of x87 support (the inline side is bt/xlate_fpu.c): the
- * #NM/#UD checks of CR0.TS/EM/MP, the environment and state images
+ * #NM/#UD checks of CR0.TS/EM/MP, the #MF check and the ES/B bits for
+ * exceptions the guest unmasked, the environment and state images
  * (FNSTENV/FLDENV, FNSAVE/FRSTOR, FXSAVE/FXRSTOR) with the guest's
  * control word in place of the host's, and moving the guest's x87 state
  * between cpu->fpu and the host FPU around bt_run.
@@ -15,6 +16,10 @@
 
 #include "bt/helpers.h"
 #include "bt/internal.h"
+
+#ifndef FPU_ARG_MF /* helper argument: the calling block checks for #MF */
+#define FPU_ARG_MF (1u << 20)
+#endif
 
 /* FXSAVE image (the 32-bit form, which is also what the host's FXSAVE
  * without REX.W writes). */
@@ -33,6 +38,9 @@ enum {
 
 #define FNINIT_CW 0x037fu
 #define CW_MASKS 0x003fu
+#define SW_ES 0x0080u /* an unmasked exception is pending */
+#define SW_B 0x8000u  /* busy: a copy of ES */
+
 #define MXCSR_DEFAULT 0x1f80u
 #define MXCSR_MASK 0x0000ffffu /* the bits FXRSTOR accepts (DAZ included) */
 
@@ -56,7 +64,42 @@ static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static uint16_t guest_cw(const struct cpu *cpu) { return get16(cpu->fpu.fx + FX_FCW); }
 static void set_guest_cw(struct cpu *cpu, uint16_t cw) { put16(cpu->fpu.fx + FX_FCW, cw); }
 
+bool fpu_exceptions_unmasked(const struct cpu *cpu)
+{
+    return (guest_cw(cpu) & CW_MASKS) != CW_MASKS;
+}
+
+/* The status word as the guest sees it: the host's, plus ES and B when
+ * a flag is set whose exception the guest's word unmasks. */
+static uint16_t guest_sw(const struct cpu *cpu, uint16_t host_sw)
+{
+    if (host_sw & ~guest_cw(cpu) & CW_MASKS)
+        host_sw |= SW_ES | SW_B;
+    return host_sw;
+}
+
+/* After the guest's control word changed: translations are specialised
+ * on whether any exception is unmasked (MODE_FPU_MF), so when that
+ * changed, go on at the next instruction through the dispatcher, with no
+ * branch-cache entry left that could lead back into the old kind. */
+static void mode_sync(struct cpu *cpu, uint32_t next, bool block_mf)
+{
+    if (fpu_exceptions_unmasked(cpu) == block_mf)
+        return;
+    cache_jc_clear(cpu);
+    cpu->smc_hit = 0; /* a store that hit code is handled by resuming too */
+    cpu->eip = next;
+    bt_leave(cpu, EXIT_R_RESUME);
+}
+
 /* ---- the host FPU ---- */
+
+static uint16_t host_fnstsw(void)
+{
+    uint16_t sw;
+    __asm__ volatile("fnstsw %0" : "=m"(sw));
+    return sw;
+}
 
 static void host_fnstenv(uint8_t env[ENV32_SIZE])
 {
@@ -97,11 +140,15 @@ static void host_fxrstor(const uint8_t img[FX_SIZE])
 
 /* ---- guest memory, whole images ---- */
 
-/* Both pages of [lin, lin + len) (len <= 4096) must allow the access. */
+/* Both pages of [lin, lin + len) (len <= 4096) must allow the access;
+ * a fault on the second reports its first byte in CR2, as hardware
+ * and the inline slow path do. */
 static void guest_check(struct cpu *cpu, uint32_t lin, uint32_t len, unsigned acc)
 {
     mmu_translate(cpu, lin, acc | 1);
-    mmu_translate(cpu, lin + len - 1, acc | 1);
+    uint32_t next = (lin | 0xfffu) + 1;
+    if (len > next - lin)
+        mmu_translate(cpu, next, acc | 1);
 }
 
 static void guest_copy(struct cpu *cpu, uint32_t lin, uint8_t *buf,
@@ -145,6 +192,7 @@ static void guest_write(struct cpu *cpu, uint32_t lin, const uint8_t *buf,
 HELPER(helper_fpu_nm)
 {
     (void)arg, (void)next;
+    HELPER_COUNT(cpu, fpu);
     if (cpu->cr0 & (CR0_EM | CR0_TS))
         bt_raise(cpu, EXC_NM, 0, false);
 }
@@ -153,6 +201,7 @@ HELPER(helper_fpu_nm)
 HELPER(helper_fwait_nm)
 {
     (void)arg, (void)next;
+    HELPER_COUNT(cpu, fpu);
     if ((cpu->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP))
         bt_raise(cpu, EXC_NM, 0, false);
 }
@@ -160,10 +209,45 @@ HELPER(helper_fwait_nm)
 HELPER(helper_fxsr_nm)
 {
     (void)arg, (void)next;
+    HELPER_COUNT(cpu, fpu);
     if (cpu->cr0 & CR0_EM)
         bt_raise(cpu, EXC_UD, 0, false);
     if (cpu->cr0 & CR0_TS)
         bt_raise(cpu, EXC_NM, 0, false);
+}
+
+/* ---- unmasked exceptions (blocks translated under MODE_FPU_MF) ---- */
+
+/* Before a waiting x87 instruction: report a pending unmasked exception.
+ * Without CR0.NE the PC would signal FERR# to the PIC (IRQ 13), which is
+ * not modelled: the exception then stays pending, visible in ES. */
+HELPER(helper_fpu_mf)
+{
+    (void)arg, (void)next;
+    HELPER_COUNT(cpu, fpu);
+    if ((cpu->cr0 & CR0_NE) && (guest_sw(cpu, host_fnstsw()) & SW_ES))
+        bt_raise(cpu, EXC_MF, 0, false);
+}
+
+/* After FLDCW or FNINIT changed the control word (arg: FPU_ARG_MF when
+ * the block checks for #MF). */
+HELPER(helper_fpu_mode)
+{
+    HELPER_COUNT(cpu, fpu);
+    mode_sync(cpu, next, arg & FPU_ARG_MF);
+}
+
+/* FNSTSW with ES and B; arg 1: to memory at the linear address in r8,
+ * 0: to AX. */
+HELPER(helper_fnstsw)
+{
+    (void)next;
+    HELPER_COUNT(cpu, fpu);
+    uint16_t sw = guest_sw(cpu, host_fnstsw());
+    if (arg & 1)
+        mmu_write(cpu, (uint32_t)cpu->save_r8, 2, sw);
+    else
+        cpu->regs[R_EAX] = (cpu->regs[R_EAX] & 0xffff0000u) | sw;
 }
 
 /* ---- FNSTENV / FNSAVE ---- */
@@ -172,8 +256,10 @@ HELPER(helper_fxsr_nm)
  * stored as 0, as QEMU does: tpvm does not track the last x87
  * instruction. The reserved upper halves of the 32-bit image are what
  * the host FPU writes. */
-static void store_env(struct cpu *cpu, uint32_t lin, bool o16, bool save)
+static void store_env(struct cpu *cpu, uint32_t lin, uint32_t arg, uint32_t next,
+                      bool save)
 {
+    bool o16 = (arg & 0xff) == 16;
     uint32_t env = o16 ? ENV16_SIZE : ENV32_SIZE;
     uint32_t len = env + (save ? SAVE_REGS : 0);
     guest_check(cpu, lin, len, ACC_WRITE);
@@ -183,14 +269,16 @@ static void store_env(struct cpu *cpu, uint32_t lin, bool o16, bool save)
         host_fnsave(host); /* and FNINIT: the host word is 0x037f again */
     else
         host_fnstenv(host);
+    uint16_t sw = guest_sw(cpu, get16(host + ENV_SW));
     if (o16) {
         memset(out, 0, ENV16_SIZE);
         put16(out + 0, cw);
-        put16(out + 2, get16(host + ENV_SW));
+        put16(out + 2, sw);
         put16(out + 4, get16(host + ENV_TW));
     } else {
         memcpy(out, host, ENV32_SIZE);
         put16(out + ENV_CW, cw);
+        put16(out + ENV_SW, sw);
         memset(out + ENV_FIP, 0, ENV_FDS + 2 - ENV_FIP);
     }
     if (save)
@@ -198,10 +286,13 @@ static void store_env(struct cpu *cpu, uint32_t lin, bool o16, bool save)
     /* FNSAVE re-initializes; FNSTENV masks every exception */
     set_guest_cw(cpu, save ? FNINIT_CW : (uint16_t)(cw | CW_MASKS));
     guest_write(cpu, lin, out, len);
+    mode_sync(cpu, next, arg & FPU_ARG_MF);
 }
 
-static void load_env(struct cpu *cpu, uint32_t lin, bool o16, bool restore)
+static void load_env(struct cpu *cpu, uint32_t lin, uint32_t arg, uint32_t next,
+                     bool restore)
 {
+    bool o16 = (arg & 0xff) == 16;
     uint32_t env = o16 ? ENV16_SIZE : ENV32_SIZE;
     uint32_t len = env + (restore ? SAVE_REGS : 0);
     guest_check(cpu, lin, len, ACC_READ);
@@ -224,16 +315,36 @@ static void load_env(struct cpu *cpu, uint32_t lin, bool o16, bool restore)
         host_frstor(host);
     else
         host_fldenv(host);
+    mode_sync(cpu, next, arg & FPU_ARG_MF);
 }
 
-HELPER(helper_fnstenv) { (void)next; store_env(cpu, arg, false, false); }
-HELPER(helper_fnstenv16) { (void)next; store_env(cpu, arg, true, false); }
-HELPER(helper_fnsave) { (void)next; store_env(cpu, arg, false, true); }
-HELPER(helper_fnsave16) { (void)next; store_env(cpu, arg, true, true); }
-HELPER(helper_fldenv) { (void)next; load_env(cpu, arg, false, false); }
-HELPER(helper_fldenv16) { (void)next; load_env(cpu, arg, true, false); }
-HELPER(helper_frstor) { (void)next; load_env(cpu, arg, false, true); }
-HELPER(helper_frstor16) { (void)next; load_env(cpu, arg, true, true); }
+/* The image helpers: the operand's linear address is in cpu->save_r8;
+ * arg is the operand size in bits (16 or 32), plus FPU_ARG_MF. */
+static uint32_t operand_lin(const struct cpu *cpu) { return (uint32_t)cpu->save_r8; }
+
+HELPER(helper_fnstenv)
+{
+    HELPER_COUNT(cpu, fpu);
+    store_env(cpu, operand_lin(cpu), arg, next, false);
+}
+
+HELPER(helper_fnsave)
+{
+    HELPER_COUNT(cpu, fpu);
+    store_env(cpu, operand_lin(cpu), arg, next, true);
+}
+
+HELPER(helper_fldenv)
+{
+    HELPER_COUNT(cpu, fpu);
+    load_env(cpu, operand_lin(cpu), arg, next, false);
+}
+
+HELPER(helper_frstor)
+{
+    HELPER_COUNT(cpu, fpu);
+    load_env(cpu, operand_lin(cpu), arg, next, true);
+}
 
 /* ---- FXSAVE / FXRSTOR ---- */
 
@@ -242,14 +353,16 @@ HELPER(helper_frstor16) { (void)next; load_env(cpu, arg, true, true); }
  * written. */
 HELPER(helper_fxsave)
 {
-    (void)next;
-    uint32_t lin = arg;
+    (void)arg, (void)next; /* FXSAVE leaves the control word alone */
+    HELPER_COUNT(cpu, fpu);
+    uint32_t lin = operand_lin(cpu);
     if (lin & 15)
         bt_raise(cpu, EXC_GP, 0, true);
     guest_check(cpu, lin, FX_SIZE, ACC_WRITE);
     uint8_t img[FX_SIZE] __attribute__((aligned(16)));
     host_fxsave(img);
     put16(img + FX_FCW, guest_cw(cpu));
+    put16(img + FX_FSW, guest_sw(cpu, get16(img + FX_FSW)));
     img[FX_FTW + 1] = 0;
     memset(img + FX_FOP, 0, FX_MXCSR - FX_FOP);
     if (cpu->cr4 & CR4_OSFXSR) {
@@ -265,8 +378,8 @@ HELPER(helper_fxsave)
 
 HELPER(helper_fxrstor)
 {
-    (void)next;
-    uint32_t lin = arg;
+    HELPER_COUNT(cpu, fpu);
+    uint32_t lin = operand_lin(cpu);
     bool sse = cpu->cr4 & CR4_OSFXSR;
     if (lin & 15)
         bt_raise(cpu, EXC_GP, 0, true);
@@ -287,6 +400,7 @@ HELPER(helper_fxrstor)
         memcpy(cpu->fpu.fx + FX_MXCSR, in + FX_MXCSR, 4);
         memcpy(cpu->fpu.fx + FX_XMM, in + FX_XMM, FX_XMM_END - FX_XMM);
     }
+    mode_sync(cpu, next, arg & FPU_ARG_MF);
 }
 
 /* ---- around bt_run ---- */
@@ -319,6 +433,7 @@ void fpu_leave(struct cpu *cpu)
     uint8_t img[FX_SIZE] __attribute__((aligned(16)));
     host_fxsave(img);
     memcpy(cpu->fpu.fx + FX_FSW, img + FX_FSW, FX_MXCSR - FX_FSW);
+    put16(cpu->fpu.fx + FX_FSW, guest_sw(cpu, get16(img + FX_FSW)));
     memcpy(cpu->fpu.fx + FX_ST, img + FX_ST, FX_XMM - FX_ST);
     __asm__ volatile("fninit");
 }

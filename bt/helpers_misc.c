@@ -8,6 +8,7 @@
 #include "bt/cpu_sys.h"
 #include "bt/helpers.h"
 #include "bt/internal.h"
+#include "bt/runtime.h"
 #include "bt/xlate.h"
 
 HELPER(helper_raise_ud)
@@ -123,7 +124,6 @@ HELPER(helper_pushf)
 HELPER(helper_popf)
 {
     HELPER_COUNT(cpu, popf);
-    (void)next;
     unsigned size = arg & 0xffu;
     uint32_t v = pop(cpu, size);
     uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_AC | FL_ID;
@@ -135,7 +135,12 @@ HELPER(helper_popf)
     if (size == 2)
         mask &= 0xffffu;
     uint32_t old = cpu->eflags;
+    uint32_t mode = bt_mode(cpu);
     cpu->eflags = (old & ~mask) | (v & mask) | 2u;
+    if (bt_mode(cpu) != mode) { /* TF changed: leave through the dispatcher */
+        cpu->eip = next;
+        bt_leave(cpu, EXIT_R_RESUME);
+    }
     if (!(old & FL_IF) && (cpu->eflags & FL_IF) && cpu->irq_pending)
         bt_request_exit(cpu);
 }

@@ -47,17 +47,35 @@ _Noreturn static void resume(struct cpu *cpu)
 HELPER(helper_pop_sreg)
 {
     HELPER_COUNT(cpu, pop_sreg);
-    (void)next;
+    uint32_t mode = bt_mode(cpu);
     unsigned size = arg & 0xffu;
     int seg = (int)((arg >> 20) & 0xfu);
     uint32_t v = mmu_read(cpu, cpu->seg[S_SS].base + cpu->regs[R_ESP], size);
     seg_load(cpu, seg, (uint16_t)v);
     cpu->regs[R_ESP] += size;
+    if (bt_mode(cpu) != mode) {
+        cpu->eip = next;
+        resume(cpu);
+    }
 }
 
+static void sys_op(struct cpu *cpu, uint32_t arg, uint32_t next);
+
+/* A system instruction may change the translation mode (CR0, segments,
+ * DR7...): then the block's chained exit must not be taken. */
 HELPER(helper_sys)
 {
     HELPER_COUNT(cpu, sys);
+    uint32_t mode = bt_mode(cpu);
+    sys_op(cpu, arg, next);
+    if (bt_mode(cpu) != mode) {
+        cpu->eip = next;
+        resume(cpu);
+    }
+}
+
+static void sys_op(struct cpu *cpu, uint32_t arg, uint32_t next)
+{
     unsigned op = arg & 0xffu;
     unsigned size = (arg >> 16) & 0xfu;
     unsigned x = (arg >> 20) & 0xfu;

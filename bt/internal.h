@@ -70,7 +70,9 @@ struct block {
 /* EFLAGS.TF or DR7 breakpoints: one-instruction blocks, never chained,
  * every access through the C slow path; the run loop raises #DB */
 #define MODE_DEBUG 0x80u
-#define MODE_TF 0x4000u /* single-step: #DB (DR6.BS) after each instruction */ /* guest wrote the TSC: RDTSC needs the offset */
+#define MODE_TF 0x4000u
+#define MODE_FPU_MF 0x8000u
+#define MODE_ONE 0x10000u /* one instruction, then back to the run loop */ /* an x87 exception is unmasked: waiting x87 insns check #MF */ /* single-step: #DB (DR6.BS) after each instruction */ /* guest wrote the TSC: RDTSC needs the offset */
 /* bits 8..13: segments (S_ES..S_GS) whose limit must be checked: not
  * 4 GiB, expand-down, or unusable (null) */
 #define MODE_SEGCHK(s) (0x100u << (s)) /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */
@@ -176,5 +178,13 @@ void bt_disasm_host(FILE *out, const uint8_t *code, size_t len);
 _Noreturn void bt_raise(struct cpu *cpu, int vector, uint32_t error,
                         bool has_error);
 _Noreturn void bt_leave(struct cpu *cpu, int reason);
+
+/* helpers_fpu.c: cpu->fpu holds the guest's x87 state; between
+ * fpu_enter and fpu_leave (bt_run) most of it is live in the host FPU. */
+void fpu_reset(struct cpu *cpu); /* FNINIT state, for CPU reset */
+void fpu_enter(struct cpu *cpu);
+void fpu_leave(struct cpu *cpu);
+/* the guest's control word unmasks an exception (MODE_FPU_MF) */
+bool fpu_exceptions_unmasked(const struct cpu *cpu);
 
 #endif

@@ -70,6 +70,7 @@ void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size)
     cpu->cr0 = CR0_PE | CR0_ET;
     cpu->a20_mask = 0xffffffffu;
     cpu->exc_vector = -1;
+    fpu_reset(cpu);
     for (int s = 0; s < S_LDTR; s++) {
         cpu->seg[s].base = 0;
         cpu->seg[s].limit = 0xffffffffu;
@@ -168,10 +169,19 @@ static uint32_t code_phys(struct cpu *cpu, uint32_t eip)
     return mmu_translate(cpu, eip, ACC_FETCH | ACC_READ | 1);
 }
 
+static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
+                                     uint32_t extra);
+
 static struct block *find_block(struct bt *bt, struct cpu *cpu)
 {
+    return find_block_mode(bt, cpu, 0);
+}
+
+static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
+                                     uint32_t extra)
+{
     uint32_t eip = cpu->eip;
-    uint32_t mode = bt_mode(cpu);
+    uint32_t mode = bt_mode(cpu) | extra;
     uint32_t phys = code_phys(cpu, eip);
     bt->stats.dispatch_lookups++;
     struct block *b = cache_lookup(bt, eip, phys, mode);
@@ -193,7 +203,7 @@ static bool may_chain(const struct exit *ex, const struct block *to)
 {
     if (!ex->owner->valid || !to->valid)
         return false;
-    if (to->mode & MODE_DEBUG)
+    if (to->mode & (MODE_DEBUG | MODE_ONE))
         return false;
     if (ex->owner->mode != to->mode)
         return false;
@@ -223,7 +233,7 @@ static bool has_error_code(int v)
  * #DF when the SDM says so, and a fault while delivering #DF a shutdown;
  * cpu->exc_* then keep the first event, for the diagnosis.
  */
-int bt_run(struct cpu *cpu)
+static int run_loop(struct cpu *cpu)
 {
     struct bt *bt = cpu->bt;
     enter_fn enter = (enter_fn)(void *)bt->rt.enter;
@@ -232,6 +242,7 @@ int bt_run(struct cpu *cpu)
     volatile uint32_t first_error = 0, first_eip = 0;
     volatile bool first_has_error = false;
     volatile uint32_t restart_eip = 0; /* EIP to report if delivery faults */
+    volatile uint32_t last_mode = bt_mode(cpu);
 
     for (;;) {
         if (setjmp(cpu->exit_jmp)) {
@@ -317,16 +328,28 @@ int bt_run(struct cpu *cpu)
                     bt->stats.interrupts_delivered++;
                 }
             }
+            uint32_t shadow = cpu->inhibit_irq;
             cpu->inhibit_irq = 0;
-            struct block *b = find_block(bt, cpu);
+            /* The branch cache maps EIP to blocks of one mode (its halves
+             * split CPL 3 from the rest): a mode change empties it. Mode
+             * changes only happen where the dispatcher sees them next
+             * (delivery, IRET, helpers that leave when they change it). */
+            uint32_t mode = bt_mode(cpu);
+            if ((mode ^ last_mode) & ~(MODE_CPL3 | MODE_CPL0))
+                cache_jc_clear(cpu);
+            last_mode = mode;
+            /* An interrupt waits behind the STI / MOV SS shadow: run just
+             * the next instruction, then come back to deliver it. */
+            uint32_t one = (shadow && cpu->irq_pending &&
+                            (cpu->eflags & FL_IF)) ? MODE_ONE : 0;
+            struct block *b = find_block_mode(bt, cpu, one);
             uint64_t gen = bt->flush_gen;
-            uint32_t inhibit = cpu->inhibit_irq;
             int r = enter(cpu, b->code);
             if ((b->mode & MODE_DEBUG) && r >= EXIT_R_CHAIN) {
                 /* one instruction ran: single-step and data breakpoints */
                 uint32_t bits = cpu->db_pending;
                 cpu->db_pending = 0;
-                if ((b->mode & MODE_TF) && !cpu->inhibit_irq && !inhibit)
+                if ((b->mode & MODE_TF) && !cpu->inhibit_irq)
                     bits |= 0x4000u; /* DR6.BS */
                 if (bits) {
                     cpu->dr[6] = (cpu->dr[6] & ~0x400fu) | 0xffff0ff0u | bits;
@@ -362,4 +385,14 @@ int bt_run(struct cpu *cpu)
             return r;
         }
     }
+}
+
+/* The guest's x87 state is in the host FPU only while translated code
+ * runs (bt/helpers_fpu.c). */
+int bt_run(struct cpu *cpu)
+{
+    fpu_enter(cpu);
+    int r = run_loop(cpu);
+    fpu_leave(cpu);
+    return r;
 }

@@ -34,8 +34,8 @@ static bool exec_breakpoint(const struct cpu *cpu, uint32_t pc)
 void x_exit_indirect(struct tctx *t)
 {
     struct emit *e = &t->e;
-    if (t->mode & MODE_DEBUG) {
-        /* the run loop checks for #DB after every instruction */
+    if (t->mode & (MODE_DEBUG | MODE_ONE)) {
+        /* the run loop checks for #DB (or an interrupt) after the instruction */
         E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(R9D));
         E_jmp_abs(e, t->bt->rt.exit_indirect);
         return;
@@ -261,7 +261,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
         if (t->ended)
             break;
         if (n >= BT_MAX_BLOCK_INSNS || (pc >> 12) != (eip >> 12) ||
-            (mode & MODE_DEBUG)) {
+            (mode & (MODE_DEBUG | MODE_ONE))) {
             x_exit_direct(t, ZYDIS_MNEMONIC_JMP, pc);
             break;
         }

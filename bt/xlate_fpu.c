@@ -14,8 +14,16 @@
  * and FNINIT keep the two in step inline, the environment and state
  * images (FNSTENV, FLDENV, FNSAVE, FRSTOR, FXSAVE, FXRSTOR: up to 512
  * bytes, more than the probe's bounce buffer) go to helpers.
- * Limitation: unmasked exceptions are not delivered as #MF, and the
- * status word's ES/B bits then read 0.
+ *
+ * Unmasked exceptions: while the guest's word unmasks any exception,
+ * blocks are translated under MODE_FPU_MF, where each waiting x87
+ * instruction first asks a helper whether an unmasked exception is
+ * pending (#MF, with CR0.NE) and FNSTSW adds the ES and B bits the host
+ * never sets. Every instruction that loads a control word leaves the
+ * block when the answer to "anything unmasked?" changes, so code
+ * translated without the checks never runs with exceptions unmasked.
+ * Limitation: the operation that raises an unmasked exception still
+ * stores the masked response (the host computed it masked).
  *
  * Under CR0.TS or CR0.EM (MODE_FPU_NM) each x87 instruction first calls
  * a helper that raises #NM (or #UD for FXSAVE/FXRSTOR under EM). */
@@ -25,20 +33,27 @@
 #include "bt/regs.h"
 #include "bt/xlate.h"
 
-/* bt/helpers_fpu.c */
+#ifndef MODE_FPU_MF /* until bt/internal.h has it: #MF checks off */
+#define MODE_FPU_MF 0u
+#endif
+
+/* bt/helpers_fpu.c (also in bt/helpers.h once the lead adds them there) */
 HELPER(helper_fpu_nm);
 HELPER(helper_fwait_nm);
 HELPER(helper_fxsr_nm);
 HELPER(helper_fnstenv);
-HELPER(helper_fnstenv16);
 HELPER(helper_fldenv);
-HELPER(helper_fldenv16);
 HELPER(helper_fnsave);
-HELPER(helper_fnsave16);
 HELPER(helper_frstor);
-HELPER(helper_frstor16);
 HELPER(helper_fxsave);
 HELPER(helper_fxrstor);
+HELPER(helper_fpu_mf);
+HELPER(helper_fpu_mode);
+HELPER(helper_fnstsw);
+
+#ifndef FPU_ARG_MF /* helper argument: the calling block checks for #MF */
+#define FPU_ARG_MF (1u << 20)
+#endif
 
 /* The guest's control word: the FCW field of the FXSAVE-layout image. */
 #define GUEST_CW OFF(fpu.fx[0])
@@ -109,8 +124,8 @@ static void x_fpu_mem(struct tctx *t, const ZydisDecodedOperand *op)
 
 /* FLDCW m16: remember the guest's word, load it with all exceptions
  * masked. The core only loads (scratch registers do not survive the
- * miss path); the host word is built in the red zone, which signal
- * delivery skips. */
+ * miss path); the host word goes through the red zone, which signal
+ * delivery skips, as one 16-bit store so the load is forwarded. */
 static void x_fldcw(struct tctx *t, const ZydisDecodedOperand *op)
 {
     struct emit *e = &t->e;
@@ -120,9 +135,22 @@ static void x_fldcw(struct tctx *t, const ZydisDecodedOperand *op)
     E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R9D), x_mem(t, 2));
     x_probe_end(t);
     E(e, ZYDIS_MNEMONIC_MOV, 2, MC(GUEST_CW, 2), R(ZYDIS_REGISTER_R9W));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(R9D));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ZYDIS_REGISTER_R9B), I(HOST_CW_LOW));
     E(e, ZYDIS_MNEMONIC_MOV, 2, scratch, R(ZYDIS_REGISTER_R9W));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, M(RSP, NOREG, 0, -8, 1), I(HOST_CW_LOW));
     E(e, ZYDIS_MNEMONIC_FLDCW, 1, scratch);
+    if (t->mode & MODE_FPU_MF) {
+        x_call_helper(t, (void *)helper_fpu_mode, FPU_ARG_MF);
+        return;
+    }
+    /* rcx = the guest's six mask bits inverted, shifted to the top: 0
+     * when all exceptions stay masked (the usual case: no call) */
+    E(e, ZYDIS_MNEMONIC_NOT, 1, R(ECX));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11D), I(26));
+    E(e, ZYDIS_MNEMONIC_SHLX, 3, R(ECX), R(ECX), R(R11D));
+    uint8_t *masked = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    x_call_helper(t, (void *)helper_fpu_mode, 0);
+    patch_rel8(masked, e->p);
 }
 
 /* FNSTCW m16: the guest's word, exactly as it was written. */
@@ -136,19 +164,44 @@ static void x_fnstcw(struct tctx *t, const ZydisDecodedOperand *op)
     x_probe_end(t);
 }
 
-/* Call fn(cpu, linear address of the operand, next eip): the address is
- * the helper argument (rt.call_helper: r11 = fn, r8d = eip, r9d = arg,
- * r10d = next eip). */
+/* The state images go to a helper with the operand's linear address in
+ * r8 (kept across the call and handed over as cpu->save_r8) and the
+ * operand size in bits as the argument. */
 static void x_fpu_image(struct tctx *t, const ZydisDecodedOperand *op,
-                        void *fn)
+                        void *fn, bool o16)
 {
-    struct emit *e = &t->e;
     x_ea(t, op, 0);
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(R10D));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)(uintptr_t)fn));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), I32(t->in->eip));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I32(t->next_eip));
-    E_call_abs(e, t->bt->rt.call_helper);
+    E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), R(R10D));
+    x_call_helper(t, fn, (o16 ? 16u : 32u) | (t->mode & MODE_FPU_MF ? FPU_ARG_MF : 0));
+}
+
+/* FNSTSW under MODE_FPU_MF: the helper adds ES and B (arg 1: to memory
+ * at r8, else AX). */
+static void x_fnstsw_mf(struct tctx *t, const ZydisDecodedOperand *op)
+{
+    if (op) {
+        x_ea(t, op, 0);
+        E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), R(R10D));
+    }
+    x_call_helper(t, (void *)helper_fnstsw, op ? 1 : 0);
+}
+
+/* The instructions that never report a pending exception: the no-wait
+ * forms, and the loads of control state (their SDM pages list no #MF;
+ * an exception they unmask is reported by the next waiting one). */
+static bool no_wait(ZydisMnemonic m)
+{
+    switch (m) {
+    case ZYDIS_MNEMONIC_FNINIT: case ZYDIS_MNEMONIC_FNCLEX:
+    case ZYDIS_MNEMONIC_FNSTSW: case ZYDIS_MNEMONIC_FNSTCW:
+    case ZYDIS_MNEMONIC_FNSTENV: case ZYDIS_MNEMONIC_FNSAVE:
+    case ZYDIS_MNEMONIC_FXSAVE: case ZYDIS_MNEMONIC_FXRSTOR:
+    case ZYDIS_MNEMONIC_FLDCW: case ZYDIS_MNEMONIC_FLDENV:
+    case ZYDIS_MNEMONIC_FRSTOR:
+        return true;
+    default:
+        return false;
+    }
 }
 
 void x_fpu(struct tctx *t)
@@ -168,16 +221,27 @@ void x_fpu(struct tctx *t)
                         : (void *)helper_fpu_nm;
         x_call_helper(t, check, 0);
     }
+    /* #NM comes before #MF */
+    if ((t->mode & MODE_FPU_MF) && !no_wait(m))
+        x_call_helper(t, (void *)helper_fpu_mf, 0);
 
     switch (m) {
     case ZYDIS_MNEMONIC_FWAIT:
-        return; /* no #MF: pending exceptions are never unmasked on the host */
+        return; /* only the checks above */
     case ZYDIS_MNEMONIC_FNINIT: {
         static const uint8_t fninit[] = {0xdb, 0xe3};
         E_bytes(e, fninit, sizeof fninit);
         E(e, ZYDIS_MNEMONIC_MOV, 2, MC(GUEST_CW, 2), I(FNINIT_CW));
+        if (t->mode & MODE_FPU_MF) /* everything masked again */
+            x_call_helper(t, (void *)helper_fpu_mode, FPU_ARG_MF);
         return;
     }
+    case ZYDIS_MNEMONIC_FNSTSW:
+        if (t->mode & MODE_FPU_MF) {
+            x_fnstsw_mf(t, op);
+            return;
+        }
+        break;
     case ZYDIS_MNEMONIC_FLDCW:
         x_fldcw(t, op);
         return;
@@ -185,22 +249,22 @@ void x_fpu(struct tctx *t)
         x_fnstcw(t, op);
         return;
     case ZYDIS_MNEMONIC_FNSTENV:
-        x_fpu_image(t, op, o16 ? (void *)helper_fnstenv16 : (void *)helper_fnstenv);
+        x_fpu_image(t, op, (void *)helper_fnstenv, o16);
         return;
     case ZYDIS_MNEMONIC_FLDENV:
-        x_fpu_image(t, op, o16 ? (void *)helper_fldenv16 : (void *)helper_fldenv);
+        x_fpu_image(t, op, (void *)helper_fldenv, o16);
         return;
     case ZYDIS_MNEMONIC_FNSAVE:
-        x_fpu_image(t, op, o16 ? (void *)helper_fnsave16 : (void *)helper_fnsave);
+        x_fpu_image(t, op, (void *)helper_fnsave, o16);
         return;
     case ZYDIS_MNEMONIC_FRSTOR:
-        x_fpu_image(t, op, o16 ? (void *)helper_frstor16 : (void *)helper_frstor);
+        x_fpu_image(t, op, (void *)helper_frstor, o16);
         return;
     case ZYDIS_MNEMONIC_FXSAVE:
-        x_fpu_image(t, op, (void *)helper_fxsave);
+        x_fpu_image(t, op, (void *)helper_fxsave, false);
         return;
     case ZYDIS_MNEMONIC_FXRSTOR:
-        x_fpu_image(t, op, (void *)helper_fxrstor);
+        x_fpu_image(t, op, (void *)helper_fxrstor, false);
         return;
     default:
         break;
