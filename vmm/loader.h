@@ -1,5 +1,5 @@
 /* Kernel loading: read the file, recognise its format, hand it to the
- * loader for that format (Multiboot v1 now; the Linux boot protocol later). */
+ * loader for that format (Linux bzImage, Multiboot v1). */
 #ifndef TPVM_VMM_LOADER_H
 #define TPVM_VMM_LOADER_H
 
@@ -29,6 +29,11 @@ enum load_status {
     LOAD_ERR_ENTRY,          /* entry point not inside a loaded segment */
     LOAD_ERR_AOUT_ADDRS,     /* inconsistent multiboot a.out kludge addresses */
     LOAD_ERR_CMDLINE,        /* command line does not fit */
+    LOAD_ERR_LINUX_HEADER,   /* bzImage setup header cut off or malformed */
+    LOAD_ERR_LINUX_VERSION,  /* boot protocol too old, or not loaded high */
+    LOAD_ERR_LINUX_TRUNCATED,/* less kernel in the file than syssize says */
+    LOAD_ERR_LINUX_MEMORY,   /* kernel needs more memory than -m gives */
+    LOAD_ERR_INITRD,         /* --initrd does not fit, or not for this kernel */
 };
 
 struct load_error {
@@ -41,6 +46,20 @@ struct kernel_image {
     const char *path;
     const uint8_t *data;
     size_t size;
+};
+
+/* The --initrd file, read whole into memory. */
+struct initrd_image {
+    const char *path;
+    const uint8_t *data;
+    size_t size;
+};
+
+/* What to boot (QEMU's -kernel, -initrd, -append). */
+struct boot_files {
+    const char *kernel;
+    const char *initrd;      /* NULL: none */
+    const char *append;      /* "" if none */
 };
 
 /* Guest memory and CPU the kernel is loaded into. */
@@ -57,6 +76,10 @@ struct boot_target {
  * Nothing is written to guest memory unless the whole file is valid. */
 int loader_load(const char *path, const char *append,
                 const struct boot_target *t, struct load_error *err);
+
+/* The same with an optional initrd (Linux kernels only). */
+int loader_boot(const struct boot_files *files, const struct boot_target *t,
+                struct load_error *err);
 
 /* For format loaders: fill err and return -1. */
 int load_fail(struct load_error *err, enum load_status status,

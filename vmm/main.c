@@ -35,7 +35,10 @@ int main(int argc, char **argv)
     struct boot_target target = {
         .ram = vm->ram, .ram_size = vm->ram_size, .cpu = vm->cpu,
     };
-    if (loader_load(opts.kernel, opts.append, &target, &lerr) < 0) {
+    struct boot_files files = {
+        .kernel = opts.kernel, .initrd = opts.initrd, .append = opts.append,
+    };
+    if (loader_boot(&files, &target, &lerr) < 0) {
         fprintf(stderr, "tpvm: %s\n", lerr.msg);
         vm_destroy(vm);
         return TPVM_EXIT_USAGE;

@@ -62,14 +62,19 @@ void options_print_help(FILE *out, const char *argv0)
     fprintf(out,
 "usage: %s [options] KERNEL\n"
 "\n"
-"Run a 32-bit x86 Multiboot (v1, ELF32) kernel by binary translation.\n"
+"Run a 32-bit x86 kernel (Linux bzImage, or Multiboot v1 ELF32) by binary\n"
+"translation.\n"
 "\n"
 "options:\n"
 "  -m SIZE               guest RAM: a number of MiB (128) or a size with a\n"
 "                        suffix B, K, M, G (512K, 128M, 1G, 1.5G); 2M to 3G;\n"
 "                        default 128M\n"
-"  --append STR          kernel command line; the guest sees \"KERNEL STR\",\n"
-"                        as under QEMU's -kernel/-append\n"
+"  --append STR          kernel command line; a Multiboot guest sees\n"
+"                        \"KERNEL STR\", a Linux guest STR, as under QEMU's\n"
+"                        -kernel/-append\n"
+"  --initrd FILE         initial ramdisk for a Linux kernel (QEMU's -initrd)\n"
+"  --no-reboot           exit (status 0) when the guest resets the machine\n"
+"                        instead of rebooting it (QEMU's -no-reboot)\n"
 "  --serial stdio|file:PATH\n"
 "                        where COM1 goes: stdout (input from stdin, default)\n"
 "                        or the file PATH (truncated; no input)\n"
@@ -84,7 +89,8 @@ void options_print_help(FILE *out, const char *argv0)
 "exit status:\n"
 "  odd N    the guest wrote v to the debug-exit port (0xf4): N = (v << 1) | 1\n"
 "           (low 8 bits), as QEMU's isa-debug-exit\n"
-"  0        the guest powered off cleanly\n"
+"  0        the guest powered off cleanly, or reset the machine under\n"
+"           --no-reboot\n"
 "  2        bad command line or input file\n"
 "  4        the guest died (unhandled exception, triple fault, or halted\n"
 "           with nothing to wake it); a diagnosis goes to stderr\n"
@@ -93,10 +99,12 @@ void options_print_help(FILE *out, const char *argv0)
 }
 
 enum { OPT_APPEND = 256, OPT_SERIAL, OPT_MODE, OPT_STATS, OPT_TRACE,
-       OPT_VERSION };
+       OPT_VERSION, OPT_INITRD, OPT_NO_REBOOT };
 
 static const struct option long_options[] = {
     { "append", required_argument, NULL, OPT_APPEND },
+    { "initrd", required_argument, NULL, OPT_INITRD },
+    { "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
     { "serial", required_argument, NULL, OPT_SERIAL },
     { "mode", required_argument, NULL, OPT_MODE },
     { "stats", no_argument, NULL, OPT_STATS },
@@ -163,6 +171,16 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
             break;
         case OPT_APPEND:
             o->append = optarg;
+            break;
+        case OPT_INITRD:
+            if (!*optarg) {
+                fprintf(err, "tpvm: --initrd needs a file name\n");
+                return TPVM_EXIT_USAGE;
+            }
+            o->initrd = optarg;
+            break;
+        case OPT_NO_REBOOT:
+            o->no_reboot = true;
             break;
         case OPT_SERIAL:
             if (strcmp(optarg, "stdio") != 0 &&

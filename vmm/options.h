@@ -20,6 +20,10 @@ struct options {
     bool stats;
     bool trace;
     const char *kernel;
+    const char *initrd;    /* --initrd FILE (Linux), NULL if none */
+    /* --no-reboot: a guest reset (triple fault, reset request to a
+     * device) ends tpvm with status 0, as QEMU's -no-reboot. */
+    bool no_reboot;
 };
 
 /* Parse argv into o. Returns -1 to go on and boot, or the exit status to
