@@ -147,6 +147,8 @@ int bt_guest_write(struct cpu *cpu, uint32_t linear, const void *buf,
 /* Soft-MMU maintenance, called when x86 rules say the TLB changes. */
 void bt_tlb_flush(struct cpu *cpu);
 void bt_tlb_flush_page(struct cpu *cpu, uint32_t linear);
+/* A CR3 load: drops all but global-page entries (when CR4.PGE is on). */
+void bt_tlb_flush_nonglobal(struct cpu *cpu);
 
 /* Guest memory was written behind the translator's back (loader, DMA). */
 void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len);

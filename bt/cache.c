@@ -108,7 +108,7 @@ void cache_jc_clear(struct cpu *cpu)
 {
     if (cpu->jc_log_n <= JC_LOG_SIZE) {
         for (uint32_t i = 0; i < cpu->jc_log_n; i++)
-            cpu->jc[cpu->jc_log[i] >> 16].tag[cpu->jc_log[i] & (JC_SIZE - 1)] = 1;
+            cpu->jc[(cpu->jc_log[i] >> 16) & 1u].tag[cpu->jc_log[i] & (JC_SIZE - 1)] = 1;
     } else {
         for (int u = 0; u < 2; u++)
             for (unsigned i = 0; i < JC_SIZE; i++)
@@ -121,11 +121,29 @@ void cache_jc_fill(struct cpu *cpu, struct block *b)
 {
     int u = (b->mode & MODE_CPL3) != 0;
     uint32_t i = jc_index(b->eip);
-    cpu->jc[u].tag[i] = -(int64_t)b->eip;
+    cpu->jc[u].tag[i] = -(int64_t)(b->eip + jc_mode_tag(b->mode));
     cpu->jc[u].code[i] = (uint64_t)(uintptr_t)b->code;
     if (cpu->jc_log_n < JC_LOG_SIZE)
-        cpu->jc_log[cpu->jc_log_n] = ((uint32_t)u << 16) | i;
+        cpu->jc_log[cpu->jc_log_n] = ((uint32_t)u << 16) | i |
+                                     (b->global ? TLB_LOG_GLOBAL : 0);
     cpu->jc_log_n++;
+}
+
+void cache_jc_clear_nonglobal(struct cpu *cpu)
+{
+    if (cpu->jc_log_n > JC_LOG_SIZE) {
+        cache_jc_clear(cpu);
+        return;
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cpu->jc_log_n; i++) {
+        uint32_t e = cpu->jc_log[i];
+        if (e & TLB_LOG_GLOBAL)
+            cpu->jc_log[kept++] = e;
+        else
+            cpu->jc[(e >> 16) & 1u].tag[e & (JC_SIZE - 1)] = 1;
+    }
+    cpu->jc_log_n = kept;
 }
 
 static void unlink_from(struct block *target, struct exit *ex)

@@ -68,6 +68,7 @@ enum {
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_MASK (TLB_SIZE - 1)
 #define TLB_LOG_SIZE 4096
+#define TLB_LOG_GLOBAL 0x80000000u /* in tlb_log/jc_log: a global page */
 #define TLB_TAG_INVALID 0x00100000u /* never the negation of a 20-bit page */
 
 /* Indirect-branch cache: guest EIP -> host code, probed inline. */
@@ -137,6 +138,7 @@ struct cpu {
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint32_t inhibit_irq;          /* STI / MOV SS shadow: one instruction */
     uint32_t db_pending;           /* DR6 B0-B3 bits hit by data accesses */
+    bool fetch_global;             /* bt/: last code fetch was a global page */
     uint64_t apic_base;
     struct fpu_state fpu;
 

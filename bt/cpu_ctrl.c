@@ -33,7 +33,7 @@ void cpu_write_cr(struct cpu *cpu, int n, uint32_t v)
         return;
     case 3:
         cpu->cr3 = v;
-        bt_tlb_flush(cpu);
+        bt_tlb_flush_nonglobal(cpu);
         return;
     case 4: {
         if (v & ~CR4_SUPPORTED)

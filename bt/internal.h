@@ -48,6 +48,7 @@ struct block {
     uint32_t phys_last;    /* physical page of the last byte, may differ */
     uint32_t mode;         /* translation-relevant mode bits (see bt_mode) */
     uint32_t guest_len;    /* guest bytes covered */
+    bool global;           /* code on a global page (survives CR3 loads) */
     uint8_t *code;         /* host entry point */
     uint32_t code_len;
     uint32_t n_insns;
@@ -131,6 +132,20 @@ void code_page_protect(struct bt *bt, uint32_t phys_page, bool protect);
 void registry_add(struct bt *bt);
 void registry_remove(struct bt *bt);
 
+/* Mode bits that change rarely (segments with real limits, CR0.TS, a
+ * written TSC): the code cache is flushed when they change, so all blocks
+ * in the cache share them and the branch cache need not be tagged. */
+#define MODE_OPTIONAL (MODE_SEGCHK(S_ES) * 0x3fu | MODE_FPU_NM | MODE_FPU_MF | \
+                       MODE_TSC_OFFSET)
+
+/* The mode bits a branch-cache entry is tagged with (the CPL is told by
+ * which half of the cache it sits in), as the high half of the tag. The
+ * optional bits are not in the tag: the cache is emptied when they change. */
+static inline uint64_t jc_mode_tag(uint32_t mode)
+{
+    return (uint64_t)(mode & ~(MODE_CPL3 | MODE_CPL0 | MODE_OPTIONAL)) << 32;
+}
+
 /* cache.c */
 void cache_init(struct bt *bt);
 struct block *cache_lookup(struct bt *bt, uint32_t eip, uint32_t phys,
@@ -143,6 +158,7 @@ void cache_flush(struct bt *bt);
 bool cache_page_has_code(struct bt *bt, uint32_t phys);
 void cache_jc_clear(struct cpu *cpu);
 void cache_jc_fill(struct cpu *cpu, struct block *b);
+void cache_jc_clear_nonglobal(struct cpu *cpu);
 
 /* runtime.c */
 void runtime_emit(struct bt *bt);

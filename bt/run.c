@@ -242,7 +242,7 @@ static int run_loop(struct cpu *cpu)
     volatile uint32_t first_error = 0, first_eip = 0;
     volatile bool first_has_error = false;
     volatile uint32_t restart_eip = 0; /* EIP to report if delivery faults */
-    volatile uint32_t last_mode = bt_mode(cpu);
+    volatile uint32_t last_optional = bt_mode(cpu) & MODE_OPTIONAL;
 
     for (;;) {
         if (setjmp(cpu->exit_jmp)) {
@@ -330,14 +330,15 @@ static int run_loop(struct cpu *cpu)
             }
             uint32_t shadow = cpu->inhibit_irq;
             cpu->inhibit_irq = 0;
-            /* The branch cache maps EIP to blocks of one mode (its halves
-             * split CPL 3 from the rest): a mode change empties it. Mode
-             * changes only happen where the dispatcher sees them next
-             * (delivery, IRET, helpers that leave when they change it). */
-            uint32_t mode = bt_mode(cpu);
-            if ((mode ^ last_mode) & ~(MODE_CPL3 | MODE_CPL0))
-                cache_jc_clear(cpu);
-            last_mode = mode;
+            /* The rarely changing mode bits (segment limits, CR0.TS, TSC
+             * offset) are not in the branch-cache tags and would split the
+             * cache in two if they were in the block keys of code that does
+             * not care: when they change, translate everything afresh. */
+            uint32_t optional = bt_mode(cpu) & MODE_OPTIONAL;
+            if (optional != last_optional) {
+                cache_flush(bt);
+                last_optional = optional;
+            }
             /* An interrupt waits behind the STI / MOV SS shadow: run just
              * the next instruction, then come back to deliver it. */
             uint32_t one = (shadow && cpu->irq_pending &&

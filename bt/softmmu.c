@@ -51,7 +51,12 @@ uint32_t bt_mode(const struct cpu *cpu)
     for (int s = S_ES; s <= S_GS; s++) {
         const struct seg *g = &cpu->seg[s];
         bool expand_down = (g->attr & 0x10) && !(g->attr & 0x8) && (g->attr & 0x4);
-        if (!(g->attr & 0x80) || g->limit != 0xffffffffu || expand_down)
+        /* A null selector in DS/ES/FS/GS is not checked on use (QEMU does
+         * not either): user FS/GS are null under Linux, and checking would
+         * make every kernel entry change the mode. */
+        bool null_sel = (g->sel & 0xfffc) == 0 && s != S_SS && s != S_CS;
+        if ((!(g->attr & 0x80) && !null_sel) ||
+            (!null_sel && g->limit != 0xffffffffu) || expand_down)
             m |= MODE_SEGCHK(s);
     }
     return m;
@@ -174,7 +179,8 @@ static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
     t->addend[idx] = (uint64_t)(uintptr_t)(cpu->ram + (w->phys & ~0xfffu)) -
                      (uint64_t)(lin & ~0xfffu);
     if (cpu->tlb_log_n < TLB_LOG_SIZE)
-        cpu->tlb_log[cpu->tlb_log_n] = ((uint32_t)user << 16) | idx;
+        cpu->tlb_log[cpu->tlb_log_n] = ((uint32_t)user << 16) | idx |
+                                       (w->global ? TLB_LOG_GLOBAL : 0);
     cpu->tlb_log_n++;
     cpu->bt->stats.tlb_fills++;
 }
@@ -350,8 +356,19 @@ void mmu_slow_post(struct cpu *cpu)
                     cpu->bounce[i]);
 }
 
+/* C-side accesses: one translation per page touched (system structures
+ * and stack frames are read and written here on every interrupt). */
 uint32_t mmu_read_acc(struct cpu *cpu, uint32_t lin, unsigned size, unsigned acc)
 {
+    uint32_t first = 0x1000u - (lin & 0xfffu);
+    if (first >= size) {
+        uint32_t phys = mmu_translate(cpu, lin, acc | ACC_READ | size);
+        if (phys_in_ram(cpu, phys, size)) {
+            uint32_t v = 0;
+            memcpy(&v, cpu->ram + phys, size);
+            return v;
+        }
+    }
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++) {
         uint32_t phys = mmu_translate(cpu, lin + i, acc | ACC_READ | 1);
@@ -363,6 +380,15 @@ uint32_t mmu_read_acc(struct cpu *cpu, uint32_t lin, unsigned size, unsigned acc
 void mmu_write_acc(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val,
                    unsigned acc)
 {
+    uint32_t first = 0x1000u - (lin & 0xfffu);
+    if (first >= size) {
+        uint32_t phys = mmu_translate(cpu, lin, acc | ACC_WRITE | size);
+        if (phys_in_ram(cpu, phys, size)) {
+            smc_check(cpu, phys);
+            memcpy(cpu->ram + phys, &val, size);
+            return;
+        }
+    }
     /* Check every page first so a fault writes nothing. */
     uint32_t phys[4];
     for (unsigned i = 0; i < size; i++)
@@ -400,6 +426,7 @@ size_t mmu_fetch_code(struct cpu *cpu, uint32_t lin, uint8_t *buf,
     struct walk w;
     if (walk(cpu, lin, ACC_FETCH | ACC_READ, cpu->cpl == 3, &w))
         return 0;
+    cpu->fetch_global = w.global;
     size_t n = 0x1000u - (lin & 0xfffu);
     if (n > len)
         n = len;
@@ -421,7 +448,7 @@ static void tlb_clear(struct tlb *t)
 
 static void tlb_invalidate_entry(struct cpu *cpu, uint32_t logged)
 {
-    struct tlb *t = &cpu->tlb[logged >> 16];
+    struct tlb *t = &cpu->tlb[(logged >> 16) & 1u];
     uint32_t idx = logged & TLB_MASK;
     t->rtag[idx] = (int32_t)TLB_TAG_INVALID;
     t->wtag[idx] = (int32_t)TLB_TAG_INVALID;
@@ -440,6 +467,29 @@ void bt_tlb_flush(struct cpu *cpu)
     /* The branch cache is keyed by linear EIP: a new mapping may put other
      * code there. */
     cache_jc_clear(cpu);
+    if (cpu->bt)
+        cpu->bt->stats.tlb_flushes++;
+}
+
+/* CR3 load: entries of global pages (PTE.G with CR4.PGE) may survive, as
+ * on hardware; so may branch-cache entries of code on global pages. This
+ * keeps the kernel's translations across context switches. */
+void bt_tlb_flush_nonglobal(struct cpu *cpu)
+{
+    if (!(cpu->cr4 & CR4_PGE) || cpu->tlb_log_n > TLB_LOG_SIZE) {
+        bt_tlb_flush(cpu);
+        return;
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cpu->tlb_log_n; i++) {
+        uint32_t e = cpu->tlb_log[i];
+        if (e & TLB_LOG_GLOBAL)
+            cpu->tlb_log[kept++] = e;
+        else
+            tlb_invalidate_entry(cpu, e);
+    }
+    cpu->tlb_log_n = kept;
+    cache_jc_clear_nonglobal(cpu);
     if (cpu->bt)
         cpu->bt->stats.tlb_flushes++;
 }
@@ -475,7 +525,7 @@ void tlb_protect_code_page(struct cpu *cpu, uint32_t phys_page)
 {
     if (cpu->tlb_log_n <= TLB_LOG_SIZE) {
         for (uint32_t i = 0; i < cpu->tlb_log_n; i++)
-            protect_entry(cpu, (int)(cpu->tlb_log[i] >> 16),
+            protect_entry(cpu, (int)((cpu->tlb_log[i] >> 16) & 1u),
                           cpu->tlb_log[i] & TLB_MASK, phys_page);
         return;
     }

@@ -43,6 +43,13 @@ void x_exit_indirect(struct tctx *t)
     E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R9W));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), M(R15, R11, 8, OFF(jc[t->user].tag), 8));
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(RCX, R9, 1, 0, 8));
+    /* entries carry the mode they were translated in: a hit is a block
+     * of this block's mode (the mode cannot change inside a block) */
+    uint64_t mtag = jc_mode_tag(t->mode);
+    if (mtag) {
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10), I((int64_t)mtag));
+        E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(RCX, R10, 1, 0, 8));
+    }
     uint8_t *jr = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
     E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), R(R9D));
     E_jmp_abs(e, t->bt->rt.exit_indirect);
@@ -222,6 +229,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     struct insn in;
     uint32_t pc = eip;
     unsigned n = 0;
+    cpu->fetch_global = false;
+    bool global = true;
     while (!t->ended) {
         bool invalid;
         uint32_t last = b->phys_last;
@@ -238,6 +247,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
             break;
         }
         b->phys_last = last;
+        global = global && cpu->fetch_global;
         t->in = &in;
         in.eip = pc;
         t->next_eip = pc + in.len;
@@ -288,6 +298,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
         if (t->stubs[i].direct)
             sites_add(bt, (uintptr_t)t->stubs[i].core,
                       (uintptr_t)t->stubs[i].back, (uintptr_t)t->stubs[i].stub_addr);
+    b->global = global && n > 0 && (mode & MODE_PAGING);
     b->guest_len = pc - eip;
     b->n_insns = n;
     b->code_len = (uint32_t)(e->p - b->code);
