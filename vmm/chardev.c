@@ -8,6 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+static void notify_input(struct chardev *c)
+{
+    pthread_mutex_lock(&c->notify_lock);
+    if (c->notify)
+        c->notify(c->notify_opaque);
+    pthread_mutex_unlock(&c->notify_lock);
+}
+
 /* Reads in_fd into the ring until EOF, an error or chardev_close. Waiting
  * for room in the ring (instead of dropping) keeps piped input intact. */
 static void *reader_main(void *arg)
@@ -35,7 +43,10 @@ static void *reader_main(void *arg)
         __atomic_add_fetch(&c->bytes_in, (uint64_t)n, __ATOMIC_RELAXED);
         if (!input_ring_push_all(&c->in, buf, (size_t)n))
             break;
+        notify_input(c);
     }
+    __atomic_store_n(&c->input_ended, true, __ATOMIC_RELEASE);
+    notify_input(c);
     return NULL;
 }
 
@@ -48,8 +59,11 @@ int chardev_open_fds(struct chardev *c, int out_fd, int in_fd)
     c->in_fd = in_fd;
     c->stop_pipe[0] = c->stop_pipe[1] = -1;
     input_ring_init(&c->in);
-    if (in_fd < 0)
+    pthread_mutex_init(&c->notify_lock, NULL);
+    if (in_fd < 0) {
+        c->input_ended = true;
         return 0;
+    }
     if (pipe2(c->stop_pipe, O_CLOEXEC) < 0) {
         err = errno;
         goto fail;
@@ -64,6 +78,7 @@ int chardev_open_fds(struct chardev *c, int out_fd, int in_fd)
     return 0;
 
 fail:
+    pthread_mutex_destroy(&c->notify_lock);
     input_ring_destroy(&c->in);
     return -err;
 }
@@ -131,6 +146,21 @@ bool chardev_input_pending(struct chardev *c)
     return input_ring_count(&c->in) != 0;
 }
 
+void chardev_set_input_notify(struct chardev *c, void (*fn)(void *),
+                              void *opaque)
+{
+    /* Once this returns, the old function is not running nor called. */
+    pthread_mutex_lock(&c->notify_lock);
+    c->notify = fn;
+    c->notify_opaque = opaque;
+    pthread_mutex_unlock(&c->notify_lock);
+}
+
+bool chardev_input_ended(struct chardev *c)
+{
+    return __atomic_load_n(&c->input_ended, __ATOMIC_ACQUIRE);
+}
+
 void chardev_close(struct chardev *c)
 {
     chardev_flush(c);
@@ -150,5 +180,6 @@ void chardev_close(struct chardev *c)
     if (c->own_out_fd && c->out_fd >= 0)
         close(c->out_fd);
     c->out_fd = -1;
+    pthread_mutex_destroy(&c->notify_lock);
     input_ring_destroy(&c->in);
 }

@@ -23,7 +23,13 @@ struct chardev {
     int in_fd;             /* -1: no input */
     int stop_pipe[2];      /* wakes the reader's poll() on close */
     bool reader_running;
+    bool input_ended;      /* the reader saw EOF or an error (atomic) */
     pthread_t reader;
+    /* Called by the reader thread after it queued input, and once when
+     * input ends; under notify_lock, so it can be unset safely. */
+    pthread_mutex_t notify_lock;
+    void (*notify)(void *opaque);
+    void *notify_opaque;
 
     uint64_t bytes_out, bytes_in;
 };
@@ -44,6 +50,14 @@ void chardev_flush(struct chardev *c);
 /* Non-blocking input: false when nothing is queued. */
 bool chardev_getc(struct chardev *c, uint8_t *byte);
 bool chardev_input_pending(struct chardev *c);
+
+/* fn(opaque) runs on the reader thread whenever input was queued and
+ * when input ends; it must only wake the CPU thread. NULL to stop. */
+void chardev_set_input_notify(struct chardev *c, void (*fn)(void *),
+                              void *opaque);
+
+/* No more input will come (no input, or the reader saw EOF). */
+bool chardev_input_ended(struct chardev *c);
 
 /* Flush, stop the reader thread and release everything. */
 void chardev_close(struct chardev *c);

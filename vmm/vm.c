@@ -7,12 +7,27 @@
 #include <sys/mman.h>
 
 #include "vmm/dev/debug_exit.h"
+#include "vmm/dev/i8042.h"
+#include "vmm/dev/pci_host.h"
+#include "vmm/dev/pic8259.h"
+#include "vmm/dev/pit8254.h"
+#include "vmm/dev/port92.h"
+#include "vmm/dev/post80.h"
+#include "vmm/dev/rtc_cmos.h"
 #include "vmm/dev/uart16550.h"
 #include "vmm/exit_status.h"
 
-/* The devices of the machine, created in this order. */
+/* The devices of the machine, created in this order (the PIC first: the
+ * others raise IRQs through it). */
 static const struct device_ops *const machine_devices[] = {
-    &com1_device,       /* 16550A UART on COM1: the guest console */
+    &pic_device,        /* 8259A pair + ELCR: IRQ 0-15 to the CPU's INTR */
+    &pit_device,        /* 8254 PIT on IRQ 0, port 0x61 (channel 2 gate) */
+    &rtc_device,        /* MC146818 RTC + CMOS memory on IRQ 8 */
+    &i8042_device,      /* keyboard controller on IRQ 1: A20, reset */
+    &port92_device,     /* system control port A: fast A20, fast reset */
+    &post80_device,     /* POST code port 0x80 */
+    &pci_host_device,   /* PCI configuration mechanism 1, i440FX bridge */
+    &com1_device,       /* 16550A UART on COM1 (IRQ 4): the guest console */
     &debug_exit_device, /* QEMU's isa-debug-exit: the guest sets our status */
 };
 
@@ -51,6 +66,33 @@ static void vm_mmio_write(void *opaque, uint32_t gpa, unsigned size,
     vm->stats.mmio_writes++;
 }
 
+/* The CPU takes an interrupt: the PIC's INTA cycle. */
+static int vm_irq_ack(void *opaque)
+{
+    struct vm *vm = opaque;
+    return vm->pic ? pic_intack(vm->pic) : -1;
+}
+
+/* A device deadline passed (timer thread) or input arrived (reader). */
+static void vm_kick_cpu(void *opaque)
+{
+    struct vm *vm = opaque;
+    bt_request_exit(vm->cpu);
+}
+
+void vm_set_a20(struct vm *vm, bool enabled)
+{
+    uint32_t mask = enabled ? 0xffffffffu : ~0x100000u;
+
+    if (vm->cpu->a20_mask == mask)
+        return;
+    vm->cpu->a20_mask = mask;
+    /* Every cached translation of a physical address is now wrong. */
+    bt_tlb_flush(vm->cpu);
+    if (vm->bt)
+        bt_flush_code(vm->bt);
+}
+
 /* ---- life cycle ---- */
 
 struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
@@ -67,6 +109,12 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
     vm->opts = opts;
     vm->ram_size = (uint32_t)opts->ram_size;
     ioport_table_init(&vm->io);
+    ret = timers_init(&vm->timers);
+    if (ret < 0) {
+        snprintf(err, errlen, "cannot set up timers: %s", strerror(-ret));
+        goto fail;
+    }
+    vm->timers_open = true;
 
     /* The CPU and guest RAM come together: RAM sits at a fixed offset
      * from the CPU state so paging-off code addresses it directly. RAM is
@@ -95,7 +143,9 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
         .io_out = vm_io_out,
         .mmio_read = vm_mmio_read,
         .mmio_write = vm_mmio_write,
+        .irq_ack = vm_irq_ack,
     };
+    timers_set_kick(&vm->timers, vm_kick_cpu, vm);
 
     ret = chardev_open(&vm->serial, opts->serial, err, errlen);
     if (ret < 0) {
@@ -142,6 +192,8 @@ void vm_destroy(struct vm *vm)
         vm->ndevices--;
         vm->devices[vm->ndevices].ops->destroy(vm->devices[vm->ndevices].state);
     }
+    if (vm->timers_open)
+        timers_destroy(&vm->timers); /* stops the thread */
     if (vm->serial_open)
         chardev_close(&vm->serial);
     if (vm->bt)

@@ -277,6 +277,80 @@ static void irq_hook_follows_pending_interrupts(void **state)
     assert_int_equal(irq_changes, 2);
 }
 
+static void out2_low_keeps_the_irq_line_down(void **state)
+{
+    struct fixture *f = *state;
+    irq_changes = 0;
+    irq_line = false;
+    f->uart.irq_raise = record_irq;
+    wr(f, UART_MCR, UART_MCR_DTR | UART_MCR_RTS); /* OUT2 off */
+    wr(f, UART_IER_DLM, UART_IER_THRI);
+    assert_int_equal(rd(f, UART_IIR_FCR) & 0x0f, UART_IIR_THRI);
+    assert_false(irq_line); /* pending, but the PC's gate is closed */
+    wr(f, UART_RBR_THR_DLL, 'x');
+    wr(f, UART_MCR, UART_MCR_OUT2);
+    assert_true(irq_line);
+}
+
+static void loopback_raises_no_irq(void **state)
+{
+    struct fixture *f = *state;
+    irq_changes = 0;
+    irq_line = false;
+    f->uart.irq_raise = record_irq;
+    wr(f, UART_MCR, UART_MCR_LOOP | UART_MCR_OUT2);
+    wr(f, UART_IER_DLM, UART_IER_RDI);
+    wr(f, UART_RBR_THR_DLL, 'x');
+    assert_true(rd(f, UART_LSR) & UART_LSR_DR);
+    assert_false(irq_line);
+    assert_int_equal(irq_changes, 0);
+}
+
+/* Input queued by the host end raises the receive interrupt when the
+ * machine polls (what the reader thread's post leads to). */
+static void polled_host_input_raises_the_rx_irq(void **state)
+{
+    struct fixture *f = *state;
+    irq_line = false;
+    f->uart.irq_raise = record_irq;
+    wr(f, UART_IER_DLM, UART_IER_RDI);
+    assert_false(irq_line);
+    input_ring_push(&f->chr.in, (const uint8_t *)"k", 1);
+    uart16550_poll_input(&f->uart);
+    assert_true(irq_line);
+    assert_int_equal(rd(f, UART_IIR_FCR) & 0x0f, UART_IIR_RDI);
+    assert_int_equal(rd(f, UART_RBR_THR_DLL), 'k');
+    assert_false(irq_line);
+}
+
+static void notify_count(void *opaque)
+{
+    __atomic_add_fetch((unsigned *)opaque, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The reader thread calls the notifier per chunk and once at EOF. */
+static void reader_thread_notifies_input_and_its_end(void **state)
+{
+    struct chardev chr;
+    unsigned calls = 0;
+    int in[2];
+    (void)state;
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(chardev_open_fds(&chr, -1, in[0]), 0);
+    chardev_set_input_notify(&chr, notify_count, &calls);
+    assert_false(chardev_input_ended(&chr));
+    assert_int_equal(write(in[1], "ab", 2), 2);
+    close(in[1]);
+    for (int i = 0; i < 2000 && !chardev_input_ended(&chr); i++)
+        usleep(1000);
+    assert_true(chardev_input_ended(&chr));
+    unsigned n = __atomic_load_n(&calls, __ATOMIC_SEQ_CST);
+    assert_true(n >= 2); /* data, then the end */
+    assert_true(chardev_input_pending(&chr));
+    chardev_close(&chr);
+    close(in[0]);
+}
+
 static void input_ring_takes_what_fits_and_refuses_after_close(void **state)
 {
     static struct input_ring r;
@@ -397,6 +471,10 @@ int main(void)
         T(iir_reports_thre_once_until_acknowledged),
         T(iir_received_data_outranks_thre),
         T(irq_hook_follows_pending_interrupts),
+        T(out2_low_keeps_the_irq_line_down),
+        T(loopback_raises_no_irq),
+        T(polled_host_input_raises_the_rx_irq),
+        cmocka_unit_test(reader_thread_notifies_input_and_its_end),
         cmocka_unit_test(input_ring_takes_what_fits_and_refuses_after_close),
         cmocka_unit_test(reader_thread_delivers_all_piped_input),
         cmocka_unit_test(chardev_open_rejects_unknown_spec_with_one_line),

@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "vmm/chardev.h"
+#include "vmm/dev/pic8259.h"
 #include "vmm/ioport.h"
+#include "vmm/timer.h"
 #include "vmm/vm.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_PORTS 8
+#define COM1_IRQ 4
 
 void uart16550_init(struct uart16550 *u, struct chardev *chr)
 {
@@ -57,8 +60,8 @@ static void rx_push(struct uart16550 *u, uint8_t byte)
     u->lsr |= UART_LSR_DR;
 }
 
-/* Move host input into the receiver while it has room. Input is polled
- * when the guest looks at the UART; interrupts come with the PIC. */
+/* Move host input into the receiver while it has room: when the guest
+ * looks at the UART, and when the host end says input arrived. */
 static void rx_poll_host(struct uart16550 *u)
 {
     uint8_t byte;
@@ -82,9 +85,16 @@ static uint8_t compute_iir(const struct uart16550 *u)
     return UART_IIR_NO_INT;
 }
 
+/* On a PC the INTR pin reaches the PIC through a buffer enabled by the
+ * OUT2 pin; in loopback the modem pins are forced inactive, so no IRQ. */
+static bool irq_gate_open(const struct uart16550 *u)
+{
+    return (u->mcr & UART_MCR_OUT2) && !loopback(u);
+}
+
 static void update_irq(struct uart16550 *u)
 {
-    bool level = !(compute_iir(u) & UART_IIR_NO_INT);
+    bool level = !(compute_iir(u) & UART_IIR_NO_INT) && irq_gate_open(u);
 
     if (level != u->irq_level) {
         u->irq_level = level;
@@ -170,6 +180,12 @@ uint8_t uart16550_read(struct uart16550 *u, unsigned reg)
     return val;
 }
 
+void uart16550_poll_input(struct uart16550 *u)
+{
+    rx_poll_host(u);
+    update_irq(u);
+}
+
 void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t val)
 {
     switch (reg & 7) {
@@ -188,6 +204,9 @@ void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t val)
         }
         uint8_t enabled = (uint8_t)(val & 0x0f & ~u->ier);
         u->ier = val & 0x0f;
+        /* Input that came before the notifier was set must interrupt too. */
+        if (enabled & UART_IER_RDI)
+            rx_poll_host(u);
         /* Enabling THRI while THR is empty raises it again. */
         if ((enabled & UART_IER_THRI) && (u->lsr & UART_LSR_THRE))
             u->thr_ipending = true;
@@ -220,52 +239,97 @@ void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t val)
 
 /* ---- COM1 on the machine ---- */
 
+struct com1 {
+    struct uart16550 uart;
+    struct vm *vm;
+    int rx_timer; /* posted by the serial reader thread */
+};
+
 static uint32_t com1_io_read(void *opaque, uint16_t offset, unsigned size)
 {
+    struct com1 *c = opaque;
+
     (void)size; /* byte-only range: always 1 */
-    return uart16550_read(opaque, offset);
+    return uart16550_read(&c->uart, offset);
 }
 
 static void com1_io_write(void *opaque, uint16_t offset, unsigned size,
                           uint32_t val)
 {
+    struct com1 *c = opaque;
+
     (void)size;
-    uart16550_write(opaque, offset, (uint8_t)val);
+    uart16550_write(&c->uart, offset, (uint8_t)val);
+}
+
+static void com1_irq(void *opaque, bool level)
+{
+    struct com1 *c = opaque;
+
+    if (c->vm->pic)
+        pic_set_irq(c->vm->pic, COM1_IRQ, level);
+}
+
+/* CPU thread, after the reader thread posted: take the new bytes (and
+ * raise the receive interrupt if enabled). */
+static void com1_rx_timer(void *opaque, uint64_t now)
+{
+    struct com1 *c = opaque;
+
+    (void)now;
+    uart16550_poll_input(&c->uart);
+}
+
+/* Reader thread: input arrived (or ended). */
+static void com1_input_notify(void *opaque)
+{
+    struct com1 *c = opaque;
+
+    timer_post(&c->vm->timers, c->rx_timer);
 }
 
 static void *com1_create(struct vm *vm, char *err, size_t errlen)
 {
-    struct uart16550 *u = malloc(sizeof(*u));
+    struct com1 *c = malloc(sizeof(*c));
     int ret;
 
-    if (!u) {
+    if (!c) {
         snprintf(err, errlen, "com1: out of memory");
         return NULL;
     }
-    uart16550_init(u, &vm->serial);
-    /* IRQ 4 is wired when the machine gets its 8259 PIC. */
-    ret = ioport_register(&vm->io, COM1_BASE, COM1_PORTS, IOPORT_BYTE_ONLY,
-                          "com1", u, com1_io_read, com1_io_write);
+    uart16550_init(&c->uart, &vm->serial);
+    c->vm = vm;
+    c->uart.irq_raise = com1_irq;
+    c->uart.irq_opaque = c;
+    c->rx_timer = timer_add(&vm->timers, "com1-rx", com1_rx_timer, c);
+    ret = c->rx_timer < 0 ? c->rx_timer
+                          : ioport_register(&vm->io, COM1_BASE, COM1_PORTS,
+                                            IOPORT_BYTE_ONLY, "com1", c,
+                                            com1_io_read, com1_io_write);
     if (ret < 0) {
-        snprintf(err, errlen, "com1: cannot claim ports %#x-%#x", COM1_BASE,
-                 COM1_BASE + COM1_PORTS - 1);
-        free(u);
+        snprintf(err, errlen, "com1: cannot claim ports %#x-%#x or a timer",
+                 COM1_BASE, COM1_BASE + COM1_PORTS - 1);
+        free(c);
         return NULL;
     }
-    return u;
+    chardev_set_input_notify(&vm->serial, com1_input_notify, c);
+    return c;
 }
 
 static void com1_flush(void *dev)
 {
-    struct uart16550 *u = dev;
+    struct com1 *c = dev;
 
-    if (u->chr)
-        chardev_flush(u->chr);
+    if (c->uart.chr)
+        chardev_flush(c->uart.chr);
 }
 
 static void com1_destroy(void *dev)
 {
-    free(dev);
+    struct com1 *c = dev;
+
+    chardev_set_input_notify(&c->vm->serial, NULL, NULL);
+    free(c);
 }
 
 const struct device_ops com1_device = {

@@ -63,8 +63,8 @@ enum {
 struct uart16550 {
     struct chardev *chr;  /* output sink and input source */
 
-    /* Interrupt line: called with the new level when it changes. NULL
-     * until the machine has an interrupt controller to wire it to. */
+    /* Interrupt line (INTR gated by OUT2): called with the new level when
+     * it changes. NULL: not wired. */
     void (*irq_raise)(void *opaque, bool level);
     void *irq_opaque;
     bool irq_level;
@@ -86,8 +86,12 @@ void uart16550_init(struct uart16550 *u, struct chardev *chr);
 uint8_t uart16550_read(struct uart16550 *u, unsigned reg);
 void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t val);
 
-/* The machine's COM1 (0x3f8-0x3ff, IRQ 4 once there is a PIC), attached to
- * vm->serial. */
+/* Take what the host end has queued into the receiver (as far as it has
+ * room) and update the interrupt line. */
+void uart16550_poll_input(struct uart16550 *u);
+
+/* The machine's COM1 (0x3f8-0x3ff, IRQ 4), attached to vm->serial; the
+ * serial reader thread's input raises the receive interrupt. */
 extern const struct device_ops com1_device;
 
 #endif
