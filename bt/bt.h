@@ -54,6 +54,7 @@ struct bt_config {
     X(blocks_translated, "guest blocks translated")                   \
     X(insns_translated, "guest instructions translated")              \
     X(code_bytes, "host code bytes emitted")                          \
+    X(translate_cycles, "host TSC cycles spent translating")           \
     X(cache_flushes, "code cache flushes (cache full)")               \
     X(chain_links, "direct block exits chained")                      \
     X(dispatch_lookups, "block lookups in the dispatcher")            \

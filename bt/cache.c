@@ -123,10 +123,12 @@ void cache_jc_fill(struct cpu *cpu, struct block *b)
     uint32_t i = jc_index(b->eip);
     cpu->jc[u].tag[i] = -(int64_t)(b->eip + jc_mode_tag(b->mode));
     cpu->jc[u].code[i] = (uint64_t)(uintptr_t)b->code;
-    if (cpu->jc_log_n < JC_LOG_SIZE)
-        cpu->jc_log[cpu->jc_log_n] = ((uint32_t)u << 16) | i |
-                                     (b->global ? TLB_LOG_GLOBAL : 0);
-    cpu->jc_log_n++;
+    if (cpu->jc_log_n == JC_LOG_SIZE) {
+        cache_jc_clear(cpu); /* full log: start over */
+        cpu->jc[u].tag[i] = -(int64_t)(b->eip + jc_mode_tag(b->mode));
+    }
+    cpu->jc_log[cpu->jc_log_n++] = ((uint32_t)u << 16) | i |
+                                   (b->global ? TLB_LOG_GLOBAL : 0);
 }
 
 void cache_jc_clear_nonglobal(struct cpu *cpu)

@@ -67,7 +67,7 @@ enum {
 #define TLB_BITS 16
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_MASK (TLB_SIZE - 1)
-#define TLB_LOG_SIZE 4096
+#define TLB_LOG_SIZE 16384
 #define TLB_LOG_GLOBAL 0x80000000u /* in tlb_log/jc_log: a global page */
 #define TLB_TAG_INVALID 0x00100000u /* never the negation of a 20-bit page */
 

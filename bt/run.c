@@ -3,6 +3,7 @@
  * branch cache, or return to the monitor. Exceptions and other exits
  * raised from C leave through one longjmp to here. */
 #include <stdlib.h>
+#include <x86intrin.h>
 #include <string.h>
 
 #include <Zydis/Zydis.h>
@@ -187,7 +188,9 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
     struct block *b = cache_lookup(bt, eip, phys, mode);
     if (b)
         return b;
+    uint64_t t0 = __rdtsc();
     b = translate_block(bt, eip, phys, mode);
+    bt->stats.translate_cycles += __rdtsc() - t0;
     if (!b) {
         cache_flush(bt);
         b = translate_block(bt, eip, phys, mode);

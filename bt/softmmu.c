@@ -166,6 +166,8 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc)
     return w.phys;
 }
 
+static void tlb_clear(struct tlb *t);
+
 static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
                      bool user)
 {
@@ -178,10 +180,18 @@ static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
                                                        : (int32_t)TLB_TAG_INVALID;
     t->addend[idx] = (uint64_t)(uintptr_t)(cpu->ram + (w->phys & ~0xfffu)) -
                      (uint64_t)(lin & ~0xfffu);
-    if (cpu->tlb_log_n < TLB_LOG_SIZE)
-        cpu->tlb_log[cpu->tlb_log_n] = ((uint32_t)user << 16) | idx |
-                                       (w->global ? TLB_LOG_GLOBAL : 0);
-    cpu->tlb_log_n++;
+    if (cpu->tlb_log_n == TLB_LOG_SIZE) {
+        /* the log is full: start over rather than let flushes and code
+         * page protection scan the whole table */
+        tlb_clear(&cpu->tlb[0]);
+        tlb_clear(&cpu->tlb[1]);
+        cpu->tlb_log_n = 0;
+        t->rtag[idx] = -(int32_t)page;
+        t->wtag[idx] = (w->writable && w->dirty && !code) ? -(int32_t)page
+                                                           : (int32_t)TLB_TAG_INVALID;
+    }
+    cpu->tlb_log[cpu->tlb_log_n++] = ((uint32_t)user << 16) | idx |
+                                     (w->global ? TLB_LOG_GLOBAL : 0);
     cpu->bt->stats.tlb_fills++;
 }
 
