@@ -1,5 +1,6 @@
 /* The host end of a serial line: buffered output, threaded input. */
 #include "vmm/chardev.h"
+#include "vmm/console.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@ static void *reader_main(void *arg)
         { .fd = c->stop_pipe[0], .events = POLLIN },
     };
     uint8_t buf[256];
+    struct console_escape esc = { .pending = false };
 
     for (;;) {
         if (poll(fds, 2, -1) < 0) {
@@ -40,6 +42,18 @@ static void *reader_main(void *arg)
             continue;
         if (n <= 0) /* EOF, or EIO when a background job reads its tty */
             break;
+        if (c->console) {
+            bool quit = false;
+            n = (ssize_t)console_filter(&esc, buf, (size_t)n, &quit);
+            if (quit) {
+                console_restore();
+                if (c->quit)
+                    c->quit(c->quit_opaque);
+                break;
+            }
+            if (n == 0)
+                continue;
+        }
         __atomic_add_fetch(&c->bytes_in, (uint64_t)n, __ATOMIC_RELAXED);
         if (!input_ring_push_all(&c->in, buf, (size_t)n))
             break;
@@ -54,7 +68,14 @@ int chardev_open_fds(struct chardev *c, int out_fd, int in_fd)
 {
     int err;
 
+    /* keep what the caller set before opening */
+    bool console = c->console;
+    void (*quit)(void *) = c->quit;
+    void *quit_opaque = c->quit_opaque;
     memset(c, 0, sizeof(*c));
+    c->console = console;
+    c->quit = quit;
+    c->quit_opaque = quit_opaque;
     c->out_fd = out_fd;
     c->in_fd = in_fd;
     c->stop_pipe[0] = c->stop_pipe[1] = -1;
@@ -88,6 +109,8 @@ int chardev_open(struct chardev *c, const char *spec, char *err, size_t errlen)
     int ret;
 
     if (strcmp(spec, "stdio") == 0) {
+        /* on a terminal: raw, so keystrokes reach the guest as typed */
+        c->console = console_raw_enter(STDIN_FILENO);
         ret = chardev_open_fds(c, STDOUT_FILENO, STDIN_FILENO);
         if (ret < 0)
             snprintf(err, errlen, "--serial stdio: cannot start input: %s",

@@ -32,6 +32,11 @@ struct chardev {
     void *notify_opaque;
 
     uint64_t bytes_out, bytes_in;
+
+    /* stdio on a terminal: raw mode and the Ctrl-A escape (console.c) */
+    bool console;
+    void (*quit)(void *opaque); /* Ctrl-A x */
+    void *quit_opaque;
 };
 
 /* Open from a --serial spec: "stdio" (stdout, input from stdin) or

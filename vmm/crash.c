@@ -5,6 +5,7 @@
 #include "vmm/crash.h"
 
 #include "bt/bt.h"
+#include "vmm/console.h"
 
 #define UNW_LOCAL_ONLY
 #include <errno.h>
@@ -123,6 +124,7 @@ static void crash_handler(int sig, siginfo_t *si, void *uctx)
     if (in_report)
         _exit(TPVM_EXIT_INTERNAL);
     in_report = 1;
+    console_restore();
     put_str(&l, "tpvm: fatal signal ");
     put_num(&l, (uint64_t)sig, 10);
     put_str(&l, " (");

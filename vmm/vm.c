@@ -73,6 +73,14 @@ static int vm_irq_ack(void *opaque)
     return vm->pic ? pic_intack(vm->pic) : -1;
 }
 
+/* Ctrl-A x on the console: end the run as QEMU does (status 0). */
+static void vm_console_quit(void *opaque)
+{
+    struct vm *vm = opaque;
+    fprintf(stderr, "\r\ntpvm: terminated (Ctrl-A x)\r\n");
+    vm_request_exit(vm, 0);
+}
+
 /* A device deadline passed (timer thread) or input arrived (reader). */
 static void vm_kick_cpu(void *opaque)
 {
@@ -147,6 +155,8 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
     };
     timers_set_kick(&vm->timers, vm_kick_cpu, vm);
 
+    vm->serial.quit = vm_console_quit;
+    vm->serial.quit_opaque = vm;
     ret = chardev_open(&vm->serial, opts->serial, err, errlen);
     if (ret < 0) {
         *status = TPVM_EXIT_USAGE;
