@@ -47,8 +47,10 @@ static void *reader_main(void *arg)
             n = (ssize_t)console_filter(&esc, buf, (size_t)n, &quit);
             if (quit) {
                 console_restore();
+                pthread_mutex_lock(&c->notify_lock);
                 if (c->quit)
                     c->quit(c->quit_opaque);
+                pthread_mutex_unlock(&c->notify_lock);
                 break;
             }
             if (n == 0)
@@ -64,18 +66,19 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+static int open_fds(struct chardev *c, int out_fd, int in_fd, bool console);
+
 int chardev_open_fds(struct chardev *c, int out_fd, int in_fd)
+{
+    return open_fds(c, out_fd, in_fd, false);
+}
+
+static int open_fds(struct chardev *c, int out_fd, int in_fd, bool console)
 {
     int err;
 
-    /* keep what the caller set before opening */
-    bool console = c->console;
-    void (*quit)(void *) = c->quit;
-    void *quit_opaque = c->quit_opaque;
     memset(c, 0, sizeof(*c));
     c->console = console;
-    c->quit = quit;
-    c->quit_opaque = quit_opaque;
     c->out_fd = out_fd;
     c->in_fd = in_fd;
     c->stop_pipe[0] = c->stop_pipe[1] = -1;
@@ -110,8 +113,8 @@ int chardev_open(struct chardev *c, const char *spec, char *err, size_t errlen)
 
     if (strcmp(spec, "stdio") == 0) {
         /* on a terminal: raw, so keystrokes reach the guest as typed */
-        c->console = console_raw_enter(STDIN_FILENO);
-        ret = chardev_open_fds(c, STDOUT_FILENO, STDIN_FILENO);
+        ret = open_fds(c, STDOUT_FILENO, STDIN_FILENO,
+                       console_raw_enter(STDIN_FILENO));
         if (ret < 0)
             snprintf(err, errlen, "--serial stdio: cannot start input: %s",
                      strerror(-ret));
@@ -205,4 +208,12 @@ void chardev_close(struct chardev *c)
     c->out_fd = -1;
     pthread_mutex_destroy(&c->notify_lock);
     input_ring_destroy(&c->in);
+}
+
+void chardev_set_quit(struct chardev *c, void (*fn)(void *), void *opaque)
+{
+    pthread_mutex_lock(&c->notify_lock);
+    c->quit = fn;
+    c->quit_opaque = opaque;
+    pthread_mutex_unlock(&c->notify_lock);
 }

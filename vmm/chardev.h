@@ -43,6 +43,8 @@ struct chardev {
  * "file:PATH" (output to PATH, truncated; no input). On failure returns
  * -errno and writes one line (without "tpvm: ") into err. */
 int chardev_open(struct chardev *c, const char *spec, char *err, size_t errlen);
+/* Called (on the reader thread) when the user types Ctrl-A x. */
+void chardev_set_quit(struct chardev *c, void (*fn)(void *), void *opaque);
 
 /* Lower level, for tests: out_fd/in_fd may be -1; in_fd is read by a
  * reader thread until EOF or close. The fds are not closed by us. */

@@ -16,6 +16,9 @@
 #define TPVM_GIT_COMMIT "unknown"
 #endif
 
+const char tpvm_version[] = TPVM_VERSION;
+const char tpvm_git_commit[] = TPVM_GIT_COMMIT;
+
 int parse_size_mib(const char *s, uint64_t *bytes)
 {
     const char *p = s;
@@ -80,8 +83,10 @@ void options_print_help(FILE *out, const char *argv0)
 "                        or the file PATH (truncated; no input)\n"
 "  --mode bt|pv|auto     bt: binary translation; pv: use the VMI ROM (not\n"
 "                        available yet); auto (default): bt for now\n"
-"  --stats               print translator, device and monitor counters to\n"
-"                        stderr at exit\n"
+"  --stats[=text|json][:PATH]\n"
+"                        print translator, device and monitor counters at\n"
+"                        exit: as text (default) or as one JSON object, to\n"
+"                        stderr or to the file PATH (--stats=json:out.json)\n"
 "  --trace               disassemble guest code to stderr as it is translated\n"
 "  -h, --help            print this help and exit\n"
 "  --version             print the version and exit\n"
@@ -107,7 +112,7 @@ static const struct option long_options[] = {
     { "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
     { "serial", required_argument, NULL, OPT_SERIAL },
     { "mode", required_argument, NULL, OPT_MODE },
-    { "stats", no_argument, NULL, OPT_STATS },
+    { "stats", optional_argument, NULL, OPT_STATS },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -129,6 +134,32 @@ static int parse_ram(struct options *o, const char *arg, FILE *err)
         return -1;
     }
     o->ram_size = (bytes + 4095) & ~4095ull; /* whole pages */
+    return 0;
+}
+
+/* --stats, --stats=text|json, --stats=text|json:PATH. */
+static int parse_stats(struct options *o, const char *arg, FILE *err)
+{
+    o->stats = true;
+    if (!arg)
+        return 0;
+    const char *colon = strchr(arg, ':');
+    size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+    if (len == 4 && strncmp(arg, "json", 4) == 0) {
+        o->stats_json = true;
+    } else if (!(len == 4 && strncmp(arg, "text", 4) == 0)) {
+        fprintf(err, "tpvm: --stats=%s: expected text or json, optionally "
+                     "with :PATH\n", arg);
+        return -1;
+    }
+    if (colon) {
+        if (!colon[1]) {
+            fprintf(err, "tpvm: --stats=%s: the file name after ':' is "
+                         "missing\n", arg);
+            return -1;
+        }
+        o->stats_path = colon + 1;
+    }
     return 0;
 }
 
@@ -196,7 +227,8 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
                 return TPVM_EXIT_USAGE;
             break;
         case OPT_STATS:
-            o->stats = true;
+            if (parse_stats(o, optarg, err) < 0)
+                return TPVM_EXIT_USAGE;
             break;
         case OPT_TRACE:
             o->trace = true;
@@ -205,8 +237,8 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
             options_print_help(out, argv0);
             return 0;
         case OPT_VERSION:
-            fprintf(out, "tpvm %s (commit %s)\n", TPVM_VERSION,
-                    TPVM_GIT_COMMIT);
+            fprintf(out, "tpvm %s (commit %s)\n", tpvm_version,
+                    tpvm_git_commit);
             return 0;
         case ':':
             fprintf(err, "tpvm: option '%s' needs a value (try --help)\n",

@@ -17,7 +17,9 @@ struct options {
     const char *append;    /* kernel command line after the path; "" if none */
     const char *serial;    /* --serial spec, see chardev_open */
     enum vm_mode mode;
-    bool stats;
+    bool stats;            /* --stats in any form: counters at exit */
+    bool stats_json;       /* --stats=json[:PATH]: one JSON object */
+    const char *stats_path; /* --stats=FORMAT:PATH; NULL: stderr */
     bool trace;
     const char *kernel;
     const char *initrd;    /* --initrd FILE (Linux), NULL if none */
@@ -25,6 +27,11 @@ struct options {
      * device) ends tpvm with status 0, as QEMU's -no-reboot. */
     bool no_reboot;
 };
+
+/* Build identity (configure's VERSION and GIT_COMMIT), for --version
+ * and the --stats JSON. */
+extern const char tpvm_version[];
+extern const char tpvm_git_commit[];
 
 /* Parse argv into o. Returns -1 to go on and boot, or the exit status to
  * leave with (0 after --help/--version, 2 on a bad command line, with one

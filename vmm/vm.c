@@ -155,14 +155,13 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
     };
     timers_set_kick(&vm->timers, vm_kick_cpu, vm);
 
-    vm->serial.quit = vm_console_quit;
-    vm->serial.quit_opaque = vm;
     ret = chardev_open(&vm->serial, opts->serial, err, errlen);
     if (ret < 0) {
         *status = TPVM_EXIT_USAGE;
         goto fail;
     }
     vm->serial_open = true;
+    chardev_set_quit(&vm->serial, vm_console_quit, vm);
 
     for (size_t i = 0; i < sizeof(machine_devices) / sizeof(machine_devices[0]);
          i++) {
