@@ -337,7 +337,18 @@ static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
 }
 
 /* After the instruction ran on the bounce buffer: write it back. */
+static void bounce_write_back(struct cpu *cpu);
+
 void mmu_slow_post(struct cpu *cpu)
+{
+    bounce_write_back(cpu);
+    if (cpu->smc_hit) {
+        cpu->smc_hit = 0;
+        bt_request_exit(cpu);
+    }
+}
+
+static void bounce_write_back(struct cpu *cpu)
 {
     if (!cpu->bounce_pending)
         return;
