@@ -159,9 +159,9 @@ void runtime_emit(struct bt *bt)
     E(&e, ZYDIS_MNEMONIC_RET, 0);
 
     /* mem_post: after a slow-path write, r9d = next eip. Writes back the
-     * bounce buffer. A write that hit translated code stops the CPU at the
-     * next block boundary (mmu_slow_post): leaving here would skip what the
-     * instruction does after its store (PUSH and CALL move ESP then). */
+     * bounce buffer, and leaves if the write hit translated code: the
+     * instruction is complete here, since an access's "core" includes every
+     * register update that follows the store (see x_probe_end). */
     rt->mem_post = e.p;
     E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(helper_next), 4), R(R9D));
     E_call_abs(&e, rt->save_state);
@@ -169,6 +169,8 @@ void runtime_emit(struct bt *bt)
     E(&e, ZYDIS_MNEMONIC_SUB, 2, R(RSP), I(8));
     E_call_abs(&e, (void *)mmu_slow_post);
     E(&e, ZYDIS_MNEMONIC_ADD, 2, R(RSP), I(8));
+    E(&e, ZYDIS_MNEMONIC_CMP, 2, MC(OFF(smc_hit), 4), I(0));
+    E_branch(&e, ZYDIS_MNEMONIC_JNZ, smc_exit, ZYDIS_BRANCH_WIDTH_32);
     E_call_abs(&e, rt->load_state);
     E(&e, ZYDIS_MNEMONIC_RET, 0);
 

@@ -342,10 +342,6 @@ static void bounce_write_back(struct cpu *cpu);
 void mmu_slow_post(struct cpu *cpu)
 {
     bounce_write_back(cpu);
-    if (cpu->smc_hit) {
-        cpu->smc_hit = 0;
-        bt_request_exit(cpu);
-    }
 }
 
 static void bounce_write_back(struct cpu *cpu)

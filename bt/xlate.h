@@ -71,7 +71,10 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust);
 /* Linear address for a stack slot [ESP + disp] into r10d. */
 void x_stack_ea(struct tctx *t, int32_t disp);
 /* TLB probe of r10d for `size` bytes; leaves the host pointer in r10.
- * The caller then emits the access ("core") and calls x_probe_end. */
+ * The caller then emits the access ("core") and calls x_probe_end. A
+ * store's core must hold every register update of its instruction that
+ * follows the store, and be restartable from its first byte (the slow path
+ * runs a copy of it, and leaves after it when the store hit code). */
 void x_probe(struct tctx *t, unsigned size, unsigned acc);
 void x_probe_end(struct tctx *t);
 /* The memory operand of the pending access, `size` bytes. */

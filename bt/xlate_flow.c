@@ -65,8 +65,9 @@ static void push_value(struct tctx *t, eop val, unsigned size)
     x_stack_ea(t, -(int32_t)size);
     x_probe(t, size, ACC_WRITE);
     E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), val);
-    x_probe_end(t);
+    /* in the core: a store that hits translated code leaves after it */
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, -(int32_t)size, 4));
+    x_probe_end(t);
 }
 
 void x_call(struct tctx *t)

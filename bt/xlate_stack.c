@@ -51,8 +51,10 @@ void x_push(struct tctx *t)
     x_stack_ea(t, -(int32_t)size);
     x_probe(t, size, ACC_WRITE);
     E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), val);
-    x_probe_end(t);
+    /* the ESP update is part of the core: a store that hits translated
+     * code leaves the block right after the whole instruction */
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, -(int32_t)size, 4));
+    x_probe_end(t);
 }
 
 void helper_pop_sreg(struct cpu *cpu, uint32_t arg, uint32_t next);
@@ -77,8 +79,8 @@ void x_pop(struct tctx *t)
         x_ea(t, op, (int32_t)size);
         x_probe(t, size, ACC_WRITE);
         E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), R(r8_sized(size)));
-        x_probe_end(t);
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, (int32_t)size, 4));
+        x_probe_end(t);
         return;
     }
     ZydisRegister h = host_reg(op->reg.value, false);
