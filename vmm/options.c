@@ -81,8 +81,10 @@ void options_print_help(FILE *out, const char *argv0)
 "  --serial stdio|file:PATH\n"
 "                        where COM1 goes: stdout (input from stdin, default)\n"
 "                        or the file PATH (truncated; no input)\n"
-"  --mode bt|pv|auto     bt: binary translation; pv: use the VMI ROM (not\n"
-"                        available yet); auto (default): bt for now\n"
+"  --mode bt|pv|auto     bt: binary translation, no ROM; pv and auto\n"
+"                        (default): also map the VMI ROM at 0xC0000, which\n"
+"                        a VMI-aware guest finds and uses (paravirtual)\n"
+"  --rom FILE            map FILE instead of the built-in VMI ROM\n"
 "  --stats[=text|json][:PATH]\n"
 "                        print translator, device and monitor counters at\n"
 "                        exit: as text (default) or as one JSON object, to\n"
@@ -104,7 +106,7 @@ void options_print_help(FILE *out, const char *argv0)
 }
 
 enum { OPT_APPEND = 256, OPT_SERIAL, OPT_MODE, OPT_STATS, OPT_TRACE,
-       OPT_VERSION, OPT_INITRD, OPT_NO_REBOOT };
+       OPT_VERSION, OPT_INITRD, OPT_NO_REBOOT, OPT_ROM };
 
 static const struct option long_options[] = {
     { "append", required_argument, NULL, OPT_APPEND },
@@ -112,6 +114,7 @@ static const struct option long_options[] = {
     { "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
     { "serial", required_argument, NULL, OPT_SERIAL },
     { "mode", required_argument, NULL, OPT_MODE },
+    { "rom", required_argument, NULL, OPT_ROM },
     { "stats", optional_argument, NULL, OPT_STATS },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "help", no_argument, NULL, 'h' },
@@ -170,9 +173,7 @@ static int parse_mode(struct options *o, const char *arg, FILE *err)
     } else if (strcmp(arg, "auto") == 0) {
         o->mode = VM_MODE_AUTO;
     } else if (strcmp(arg, "pv") == 0) {
-        fprintf(err, "tpvm: --mode pv is not available yet (the VMI ROM "
-                     "arrives with a later release); use --mode bt\n");
-        return -1;
+        o->mode = VM_MODE_PV;
     } else {
         fprintf(err, "tpvm: --mode %s: expected bt, pv or auto\n", arg);
         return -1;
@@ -221,6 +222,9 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
                 return TPVM_EXIT_USAGE;
             }
             o->serial = optarg;
+            break;
+        case OPT_ROM:
+            o->rom = optarg;
             break;
         case OPT_MODE:
             if (parse_mode(o, optarg, err) < 0)

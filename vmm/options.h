@@ -17,6 +17,7 @@ struct options {
     const char *append;    /* kernel command line after the path; "" if none */
     const char *serial;    /* --serial spec, see chardev_open */
     enum vm_mode mode;
+    const char *rom;           /* --rom FILE, NULL: the built-in VMI ROM */
     bool stats;            /* --stats in any form: counters at exit */
     bool stats_json;       /* --stats=json[:PATH]: one JSON object */
     const char *stats_path; /* --stats=FORMAT:PATH; NULL: stderr */

@@ -1,5 +1,6 @@
 /* The machine: RAM, CPU, translator, port dispatch and the device list. */
 #include "vmm/vm.h"
+#include "vmm/vmi.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -101,6 +102,66 @@ void vm_set_a20(struct vm *vm, bool enabled)
         bt_flush_code(vm->bt);
 }
 
+/* ---- the VMI back end (vmm/vmi.c) and its ROM ---- */
+
+static void vm_hypercall(void *opaque, struct cpu *cpu)
+{
+    struct vm *vm = opaque;
+    vmi_hypercall(vm->vmi, cpu);
+}
+
+static void vm_vmi_shutdown(void *opaque) { vm_request_exit(opaque, 0); }
+
+static void vm_vmi_reboot(void *opaque, bool hard)
+{
+    (void)hard;
+    vm_request_reset(opaque);
+}
+
+/* SetAlarm/CancelAlarm moved the deadline. */
+static void vm_vmi_alarm_changed(void *opaque)
+{
+    struct vm *vm = opaque;
+    timer_arm(&vm->timers, vm->vmi_timer,
+              vmi_alarm_deadline_ns(vm->vmi, vm->cpu, timers_now(&vm->timers)));
+}
+
+/* The alarm's deadline passed: an IRQ 0 edge, as the PIT gives. */
+static void vm_vmi_alarm_fire(void *opaque, uint64_t now)
+{
+    struct vm *vm = opaque;
+    (void)now;
+    if (vmi_alarm_fire(vm->vmi, vmi_cycles_now(vm->cpu)) & VMI_FIRED_IRQ0) {
+        pic_set_irq(vm->pic, 0, false);
+        pic_set_irq(vm->pic, 0, true);
+    }
+    vm_vmi_alarm_changed(vm);
+}
+
+static int vm_vmi_attach(struct vm *vm, const char *rom, char *err,
+                         size_t errlen)
+{
+    struct vmi_machine_ops ops = {
+        .opaque = vm, .shutdown = vm_vmi_shutdown, .reboot = vm_vmi_reboot,
+        .alarm_changed = vm_vmi_alarm_changed,
+    };
+    vm->vmi = vmi_create(vm->ram_size, &ops);
+    if (!vm->vmi) {
+        snprintf(err, errlen, "out of memory for the VMI back end");
+        return -ENOMEM;
+    }
+    int ret = vmi_rom_load(rom, vm->ram, vm->ram_size, err, errlen);
+    if (ret < 0)
+        return ret;
+    vm->vmi_timer = timer_add(&vm->timers, "vmi-alarm", vm_vmi_alarm_fire, vm);
+    if (vm->vmi_timer < 0) {
+        snprintf(err, errlen, "no timer left for the VMI alarm");
+        return vm->vmi_timer;
+    }
+    vm->host.hypercall = vm_hypercall;
+    return 0;
+}
+
 /* ---- life cycle ---- */
 
 struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
@@ -172,6 +233,12 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
         vm->devices[vm->ndevices].state = state;
         vm->ndevices++;
     }
+    /* pv and auto map the VMI ROM; the guest decides whether to use it */
+    if (opts->mode != VM_MODE_BT &&
+        vm_vmi_attach(vm, opts->rom, err, errlen) < 0) {
+        *status = TPVM_EXIT_USAGE;
+        goto fail;
+    }
     *status = 0;
     return vm;
 
@@ -205,6 +272,8 @@ void vm_destroy(struct vm *vm)
         timers_destroy(&vm->timers); /* stops the thread */
     if (vm->serial_open)
         chardev_close(&vm->serial);
+    if (vm->vmi)
+        vmi_destroy(vm->vmi);
     if (vm->bt)
         bt_destroy(vm->bt);
     bt_cpu_free(vm->cpu);

@@ -3,6 +3,8 @@
 #ifndef TPVM_VMM_VM_H
 #define TPVM_VMM_VM_H
 
+#define VM_HAS_VMI 1
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +74,8 @@ struct pic8259;
 
 struct vm {
     struct cpu *cpu;           /* with its RAM, from bt_cpu_alloc() */
+    struct vmi *vmi;           /* the VMI back end (--mode pv/auto), or NULL */
+    int vmi_timer;
     struct bt *bt;
     struct bt_host host;       /* callbacks bt uses to reach io and mmio */
 

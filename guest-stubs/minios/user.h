@@ -1,0 +1,20 @@
+/* minios: the ring-3 programs the benchmarks run (user.c). Each starts
+ * with its two arguments in EAX and EDX, reports (check, cycles) with
+ * SYS_RESULT and ends with SYS_EXIT. */
+#ifndef MINIOS_USER_H
+#define MINIOS_USER_H
+
+#include <stdint.h>
+
+#define USER_ENTRY __attribute__((regparm(2), noreturn, noinline))
+
+USER_ENTRY void u_null_syscall(uint32_t n, uint32_t unused);
+USER_ENTRY void u_yield(uint32_t n, uint32_t salt);
+USER_ENTRY void u_pagefault(uint32_t pages, uint32_t rounds);
+USER_ENTRY void u_mmap_churn(uint32_t n, uint32_t pages);
+USER_ENTRY void u_fork(uint32_t n, uint32_t unused);
+USER_ENTRY void u_ping(uint32_t peer, uint32_t n);
+USER_ENTRY void u_pong(uint32_t peer, uint32_t n);
+USER_ENTRY void u_console(uint32_t lines, uint32_t width);
+
+#endif
