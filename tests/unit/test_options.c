@@ -129,16 +129,19 @@ static void options_are_recorded(void **state)
     assert_string_equal(p->o.append, "");
 }
 
-static void mode_pv_is_refused_with_the_documented_message(void **state)
+static void modes_and_rom_are_parsed(void **state)
 {
-    struct parsed *p = parse("--mode", "pv", "k.elf", NULL);
+    struct parsed *p = parse("--mode", "pv", "--rom", "x.rom", "k.elf", NULL);
     (void)state;
-    assert_int_equal(p->status, 2);
-    assert_string_equal(p->err,
-                        "tpvm: --mode pv is not available yet (the VMI ROM "
-                        "arrives with a later release); use --mode bt\n");
+    assert_int_equal(p->status, -1);
+    assert_int_equal(p->o.mode, VM_MODE_PV);
+    assert_string_equal(p->o.rom, "x.rom");
+    p = parse("--mode", "bt", "k.elf", NULL);
+    assert_int_equal(p->o.mode, VM_MODE_BT);
+    assert_null(p->o.rom);
     p = parse("--mode", "kvm", "k.elf", NULL);
     assert_int_equal(p->status, 2);
+    assert_string_equal(p->err, "tpvm: --mode kvm: expected bt, pv or auto\n");
 }
 
 static void serial_spec_is_checked(void **state)
@@ -207,7 +210,7 @@ int main(void)
         cmocka_unit_test(memory_size_garbage_is_refused),
         cmocka_unit_test(parse_size_does_not_overflow),
         cmocka_unit_test(options_are_recorded),
-        cmocka_unit_test(mode_pv_is_refused_with_the_documented_message),
+        cmocka_unit_test(modes_and_rom_are_parsed),
         cmocka_unit_test(serial_spec_is_checked),
         cmocka_unit_test(command_line_mistakes_give_status_2),
         cmocka_unit_test(help_lists_every_option_and_exit_status),
