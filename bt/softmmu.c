@@ -155,18 +155,33 @@ static bool access_user(const struct cpu *cpu, unsigned acc)
     return cpu->cpl == 3 && !(acc & ACC_SUPER);
 }
 
+static void tlb_clear(struct tlb *t);
+static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
+                     bool user);
+
+/* C-side translation (helpers, interrupt delivery) through the same soft
+ * TLB as translated code: a hit costs no page walk. */
 uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc)
 {
+    bool user = access_user(cpu, acc);
+    uint32_t page = lin >> 12, idx = page & TLB_MASK;
+    const struct tlb *t = &cpu->tlb[user];
+    int32_t tag = (acc & ACC_WRITE) ? t->wtag[idx] : t->rtag[idx];
+    if (tag == -(int32_t)page && !(cpu->dr[7] & 0xffu)) {
+        uintptr_t host = (uintptr_t)(t->addend[idx] + lin);
+        return (uint32_t)(host - (uintptr_t)cpu->ram);
+    }
     struct walk w;
-    uint32_t err = walk(cpu, lin, acc, access_user(cpu, acc), &w);
+    uint32_t err = walk(cpu, lin, acc, user, &w);
     if (err) {
         cpu->cr2 = lin;
         bt_raise(cpu, EXC_PF, err & 0x7fffffffu, true);
     }
+    if ((cpu->cr0 & CR0_PG) && phys_in_ram(cpu, w.phys & ~0xfffu, 0x1000) &&
+        !(cpu->dr[7] & 0xffu))
+        tlb_fill(cpu, lin, &w, user);
     return w.phys;
 }
-
-static void tlb_clear(struct tlb *t);
 
 static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
                      bool user)
