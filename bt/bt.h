@@ -62,6 +62,8 @@ struct bt_config {
     X(tlb_fills, "soft-TLB fills")                                    \
     X(tlb_flushes, "soft-TLB full flushes")                           \
     X(tlb_page_flushes, "soft-TLB single-page flushes")               \
+    X(tlb_as_switches, "PV address-space switches keeping TLB entries") \
+    X(tlb_as_restored, "TLB entries brought back by PV switches")     \
     X(mmio_accesses, "accesses outside RAM")                          \
     X(smc_invalidations, "blocks invalidated by self-modifying code") \
     X(exits_to_loop, "exits from translated code to the run loop")    \
@@ -150,6 +152,14 @@ void bt_tlb_flush(struct cpu *cpu);
 void bt_tlb_flush_page(struct cpu *cpu, uint32_t linear);
 /* A CR3 load: drops all but global-page entries (when CR4.PGE is on). */
 void bt_tlb_flush_nonglobal(struct cpu *cpu);
+
+/* Paravirtual address-space switch (a VMI guest reports every page-table
+ * change): the current address space's TLB entries are kept aside under
+ * its CR3 and those saved for new_cr3 come back, instead of refilling
+ * them by page walks. bt_tlb_drop_saved() forgets every saved set (a
+ * change to a page table that is not the current one). */
+void bt_tlb_switch_as(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3);
+void bt_tlb_drop_saved(struct cpu *cpu);
 
 /* Guest memory was written behind the translator's back (loader, DMA). */
 void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len);

@@ -102,6 +102,8 @@ struct bt {
     uint32_t n_pages;
 
     struct tctx *tctx; /* translation scratch */
+    struct as_slot *as_slots; /* saved TLB sets of PV address spaces */
+    uint32_t as_clock;
     struct fault_site *sites; /* sorted by address (the cache only grows) */
     size_t n_sites, max_sites;
     uint64_t flush_gen; /* bumped by every cache flush */
@@ -124,6 +126,19 @@ struct bt {
 struct fault_site {
     uintptr_t start, end; /* host code of the access */
     uintptr_t stub;       /* its slow path */
+};
+
+#define AS_SLOTS 8
+#define AS_SLOT_ENTRIES 1024
+struct as_slot {
+    uint32_t cr3;       /* 0: empty */
+    uint32_t used;      /* LRU clock */
+    uint32_t n;
+    struct {
+        uint32_t logged;
+        int32_t rtag, wtag;
+        uint64_t addend;
+    } e[AS_SLOT_ENTRIES];
 };
 
 /* faults.c */

@@ -40,6 +40,7 @@ void bt_destroy(struct bt *bt)
     if (!bt)
         return;
     registry_remove(bt);
+    free(bt->as_slots);
     free(bt->sites);
     free(bt->blocks);
     free(bt->hash);

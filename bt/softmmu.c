@@ -2,6 +2,7 @@
  * pages, A/D bits, U/S, R/W with CR0.WP), soft-TLB fills and flushes, and
  * the checked guest-memory accessors that helpers use. Every guest access
  * ends in guest RAM, in the monitor's MMIO dispatch, or in a guest #PF. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bt/internal.h"
@@ -624,4 +625,86 @@ int bt_guest_write(struct cpu *cpu, uint32_t linear, const void *buf,
         done += n;
     }
     return 0;
+}
+
+void bt_tlb_drop_saved(struct cpu *cpu)
+{
+    struct bt *bt = cpu->bt;
+    if (bt && bt->as_slots)
+        for (int i = 0; i < AS_SLOTS; i++)
+            bt->as_slots[i].cr3 = 0;
+}
+
+void bt_tlb_switch_as(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3)
+{
+    struct bt *bt = cpu->bt;
+    if (!bt || cpu->tlb_log_n > TLB_LOG_SIZE) {
+        bt_tlb_flush(cpu);
+        return;
+    }
+    if (!bt->as_slots) {
+        bt->as_slots = calloc(AS_SLOTS, sizeof *bt->as_slots);
+        if (!bt->as_slots) {
+            bt_tlb_flush_nonglobal(cpu);
+            return;
+        }
+    }
+    /* keep the old space's non-global entries in a slot (LRU) */
+    struct as_slot *save = NULL;
+    for (int i = 0; i < AS_SLOTS && old_cr3; i++)
+        if (bt->as_slots[i].cr3 == old_cr3)
+            save = &bt->as_slots[i];
+    for (int i = 0; i < AS_SLOTS && !save && old_cr3; i++)
+        if (!save || bt->as_slots[i].used < save->used)
+            save = &bt->as_slots[i];
+    if (save) {
+        save->cr3 = old_cr3;
+        save->used = ++bt->as_clock;
+        save->n = 0;
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cpu->tlb_log_n; i++) {
+        uint32_t e = cpu->tlb_log[i];
+        if (e & TLB_LOG_GLOBAL) {
+            cpu->tlb_log[kept++] = e;
+            continue;
+        }
+        struct tlb *t = &cpu->tlb[(e >> 16) & 1u];
+        uint32_t idx = e & TLB_MASK;
+        if (save && save->n < AS_SLOT_ENTRIES &&
+            t->rtag[idx] != (int32_t)TLB_TAG_INVALID) {
+            save->e[save->n].logged = e;
+            save->e[save->n].rtag = t->rtag[idx];
+            save->e[save->n].wtag = t->wtag[idx];
+            save->e[save->n].addend = t->addend[idx];
+            save->n++;
+        }
+        t->rtag[idx] = t->wtag[idx] = (int32_t)TLB_TAG_INVALID;
+    }
+    cpu->tlb_log_n = kept;
+    cache_jc_clear_nonglobal(cpu);
+    bt->stats.tlb_as_switches++;
+    /* bring back the new space's entries */
+    for (int i = 0; i < AS_SLOTS; i++) {
+        struct as_slot *sl = &bt->as_slots[i];
+        if (sl->cr3 != new_cr3 || !new_cr3)
+            continue;
+        for (uint32_t k = 0; k < sl->n && cpu->tlb_log_n < TLB_LOG_SIZE; k++) {
+            uint32_t e = sl->e[k].logged;
+            struct tlb *t = &cpu->tlb[(e >> 16) & 1u];
+            uint32_t idx = e & TLB_MASK;
+            t->rtag[idx] = sl->e[k].rtag;
+            /* a page may have gained translated code meanwhile */
+            uint32_t lin_page = (uint32_t)(-sl->e[k].rtag) << 12;
+            uint32_t phys = (uint32_t)((uintptr_t)(sl->e[k].addend + lin_page) -
+                                       (uintptr_t)cpu->ram);
+            t->wtag[idx] = cache_page_has_code(bt, phys) ? (int32_t)TLB_TAG_INVALID
+                                                         : sl->e[k].wtag;
+            t->addend[idx] = sl->e[k].addend;
+            cpu->tlb_log[cpu->tlb_log_n++] = e;
+        }
+        bt->stats.tlb_as_restored += sl->n;
+        sl->cr3 = 0; /* live again: the slot is free */
+        break;
+    }
 }

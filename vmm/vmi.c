@@ -97,8 +97,11 @@ static void flush_all(struct vmi *v, struct cpu *cpu)
  * mode and for DEFER, at the next flush point. */
 static void pxe_changed(struct vmi *v, struct cpu *cpu, uint32_t flags)
 {
-    if (!(flags & VMI_PAGE_CURRENT_AS))
+    if (!(flags & VMI_PAGE_CURRENT_AS)) {
+        /* another address space's tables: its saved TLB set is stale */
+        bt_tlb_drop_saved(cpu);
         return;
+    }
     v->stats.lazy_queued++;
     if (flags & VMI_PAGE_PD) {
         v->lazy_flush_all = true; /* a PDE covers 4 MiB */
@@ -341,13 +344,18 @@ static int hc_set_cr2(struct vmi *v, struct cpu *cpu, struct hc *h)
     return VMI_OK;
 }
 
-/* Loading CR3 flushes the TLB (tpvm has no global-page exemption). */
+/* Loading CR3. A VMI guest reports every page-table change, so the TLB
+ * entries of the address space being left are kept aside and those of the
+ * one being entered come back (bt_tlb_switch_as), where a native CR3 load
+ * must drop them all. Queued updates are applied first. */
 static int hc_set_cr3(struct vmi *v, struct cpu *cpu, struct hc *h)
 {
     if (!cr3_in_ram(cpu, h->a1))
         return VMI_ERR_BAD_ADDRESS;
+    lazy_apply(v, cpu);
+    uint32_t old = cpu->cr3;
     cpu->cr3 = h->a1;
-    flush_all(v, cpu);
+    bt_tlb_switch_as(cpu, old, h->a1);
     v->stats.set_cr3++;
     return VMI_OK;
 }
