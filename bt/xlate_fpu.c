@@ -33,28 +33,6 @@
 #include "bt/regs.h"
 #include "bt/xlate.h"
 
-#ifndef MODE_FPU_MF /* until bt/internal.h has it: #MF checks off */
-#define MODE_FPU_MF 0u
-#endif
-
-/* bt/helpers_fpu.c (also in bt/helpers.h once the lead adds them there) */
-HELPER(helper_fpu_nm);
-HELPER(helper_fwait_nm);
-HELPER(helper_fxsr_nm);
-HELPER(helper_fnstenv);
-HELPER(helper_fldenv);
-HELPER(helper_fnsave);
-HELPER(helper_frstor);
-HELPER(helper_fxsave);
-HELPER(helper_fxrstor);
-HELPER(helper_fpu_mf);
-HELPER(helper_fpu_mode);
-HELPER(helper_fnstsw);
-
-#ifndef FPU_ARG_MF /* helper argument: the calling block checks for #MF */
-#define FPU_ARG_MF (1u << 20)
-#endif
-
 /* The guest's control word: the FCW field of the FXSAVE-layout image. */
 #define GUEST_CW OFF(fpu.fx[0])
 #define FNINIT_CW 0x037f
