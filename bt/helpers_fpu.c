@@ -17,10 +17,6 @@
 #include "bt/helpers.h"
 #include "bt/internal.h"
 
-#ifndef FPU_ARG_MF /* helper argument: the calling block checks for #MF */
-#define FPU_ARG_MF (1u << 20)
-#endif
-
 /* FXSAVE image (the 32-bit form, which is also what the host's FXSAVE
  * without REX.W writes). */
 enum {
