@@ -234,11 +234,17 @@ HELPER(helper_hypercall)
 {
     HELPER_COUNT(cpu, hypercall);
     (void)arg;
-    (void)next;
     if (!cpu->host || !cpu->host->hypercall)
         bt_raise(cpu, EXC_UD, 0, false);
     cpu->bt->stats.hypercalls++;
+    uint32_t mode = bt_mode(cpu);
     cpu->host->hypercall(cpu->host->opaque, cpu);
+    /* SetCR0, SetGDT... may change how code translates: then do not
+     * take the block's chained exit */
+    if (bt_mode(cpu) != mode) {
+        cpu->eip = next;
+        bt_leave(cpu, EXIT_R_RESUME);
+    }
 }
 
 /* Segment limit check for segments that are not flat 4 GiB: offset in

@@ -171,19 +171,11 @@ static uint32_t code_phys(struct cpu *cpu, uint32_t eip)
     return mmu_translate(cpu, eip, ACC_FETCH | ACC_READ | 1);
 }
 
+/* The block for cpu->eip in translation mode `mode` (from bt_mode). */
 static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
-                                     uint32_t extra);
-
-static struct block *find_block(struct bt *bt, struct cpu *cpu)
-{
-    return find_block_mode(bt, cpu, 0);
-}
-
-static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
-                                     uint32_t extra)
+                                     uint32_t mode)
 {
     uint32_t eip = cpu->eip;
-    uint32_t mode = bt_mode(cpu) | extra;
     uint32_t phys = code_phys(cpu, eip);
     bt->stats.dispatch_lookups++;
     struct block *b = cache_lookup(bt, eip, phys, mode);
@@ -338,7 +330,8 @@ static int run_loop(struct cpu *cpu)
              * offset) are not in the branch-cache tags and would split the
              * cache in two if they were in the block keys of code that does
              * not care: when they change, translate everything afresh. */
-            uint32_t optional = bt_mode(cpu) & MODE_OPTIONAL;
+            uint32_t mode = bt_mode(cpu);
+            uint32_t optional = mode & MODE_OPTIONAL;
             if (optional != last_optional) {
                 cache_flush(bt);
                 last_optional = optional;
@@ -347,7 +340,7 @@ static int run_loop(struct cpu *cpu)
              * the next instruction, then come back to deliver it. */
             uint32_t one = (shadow && cpu->irq_pending &&
                             (cpu->eflags & FL_IF)) ? MODE_ONE : 0;
-            struct block *b = find_block_mode(bt, cpu, one);
+            struct block *b = find_block_mode(bt, cpu, mode | one);
             uint64_t gen = bt->flush_gen;
             int r = enter(cpu, b->code);
             if ((b->mode & MODE_DEBUG) && r >= EXIT_R_CHAIN) {
@@ -371,7 +364,9 @@ static int run_loop(struct cpu *cpu)
                     return BT_EXIT_REQUEST;
                 if (bt->flush_pending || gen != bt->flush_gen)
                     continue;
-                struct block *nb = find_block(bt, cpu);
+                /* the mode cannot change inside a block (helpers that
+                 * change it leave through EXIT_R_RESUME) */
+                struct block *nb = find_block_mode(bt, cpu, b->mode & ~MODE_ONE);
                 if (gen == bt->flush_gen && may_chain(ex, nb))
                     cache_chain(bt, ex, nb);
                 continue;
@@ -379,7 +374,9 @@ static int run_loop(struct cpu *cpu)
             if (r == EXIT_R_INDIRECT) {
                 if (bt->flush_pending)
                     continue;
-                struct block *nb = find_block(bt, cpu);
+                /* the mode cannot change inside a block (helpers that
+                 * change it leave through EXIT_R_RESUME) */
+                struct block *nb = find_block_mode(bt, cpu, b->mode & ~MODE_ONE);
                 cache_jc_fill(cpu, nb);
                 bt->stats.jc_fills++;
                 continue;
