@@ -4,7 +4,11 @@
 #            keys    space-separated keys, in CSV column order; the first
 #                    names the row (kernel) and must be unique in a run
 #            numeric space-separated keys whose values must be numbers
-#            done    the line a complete run prints last ("" = none)
+#            done    how the line a complete run prints last begins ("" = none)
+#            defaults space-separated "key=value" or "key=@other": the value
+#                    of a key the line lacks (a constant, or another key's
+#                    value), so one program's lines can fill another's
+#                    columns (native: ops=1 per_op_cycles=@cycles)
 # Exit status: 0 ok; 1 malformed RESULT line; 2 no RESULT line; 3 no done
 # line. The first line on stderr says why.
 BEGIN {
@@ -12,13 +16,18 @@ BEGIN {
     split(numeric, tmp, " ")
     for (i in tmp) is_numeric[tmp[i]] = 1
     seen_done = (done == "")
+    ndef = split(defaults, tmp, " ")
+    for (i = 1; i <= ndef; i++) {
+        eq = index(tmp[i], "=")
+        dflt[substr(tmp[i], 1, eq - 1)] = substr(tmp[i], eq + 1)
+    }
     rows = 0
     status = 0
 }
 
 { sub(/\r$/, "") }   # serial consoles may end lines with CR LF
 
-done != "" && $0 == done { seen_done = 1; next }
+done != "" && index($0, done) == 1 { seen_done = 1; next }
 
 $1 == "RESULT" {
     split("", val)
@@ -27,6 +36,8 @@ $1 == "RESULT" {
         if (eq < 2) { fail(1, "malformed field '" $i "' in: " $0); next }
         val[substr($i, 1, eq - 1)] = substr($i, eq + 1)
     }
+    for (k in dflt)
+        if (!(k in val)) val[k] = substr(dflt[k], 1, 1) == "@" ? val[substr(dflt[k], 2)] : dflt[k]
     row = prefix
     for (k = 1; k <= nkeys; k++) {
         v = val[key[k]]
