@@ -2,7 +2,7 @@
 # against Unicorn (tests/diff/README.md). `make check` runs it; `make check-diff`
 # runs only it.
 
-DIFF_SRC := $(sort $(wildcard tests/diff/*.c))
+DIFF_SRC := $(sort $(wildcard tests/diff/*.c)) tests/common/strict_host.c
 DIFF_OBJ := $(DIFF_SRC:%.c=$(B)/obj/%.o)
 DIFF_BIN := $(B)/tests/diff-unicorn
 

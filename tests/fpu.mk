@@ -2,7 +2,7 @@
 # Unicorn plus the #NM/#MF/#PF rules. `make check` runs it; `make fpu`
 # runs only it.
 
-FPU_SRC := $(sort $(wildcard tests/fpu/*.c))
+FPU_SRC := $(sort $(wildcard tests/fpu/*.c)) tests/common/strict_host.c
 FPU_OBJ := $(FPU_SRC:%.c=$(B)/obj/%.o)
 FPU_BIN := $(B)/tests/fpu-unicorn
 

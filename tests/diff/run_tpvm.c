@@ -7,62 +7,20 @@
 #include <unistd.h>
 
 #include "bt/bt.h"
+#include "tests/common/strict_host.h"
 #include "tests/diff/run_tpvm.h"
 
 struct tpvm_runner {
     struct cpu *cpu;
     struct bt *bt;
-    struct bt_host host;
+    struct strict_host sh; /* the device-less machine */
     uint8_t *ram;
     bool direct;
-    unsigned unexpected; /* port I/O or MMIO seen during the current case */
 };
-
-/* No case does I/O or touches memory outside RAM: count it if it happens. */
-static uint32_t io_in(void *opaque, uint16_t port, unsigned size)
-{
-    (void)port, (void)size;
-    ((struct tpvm_runner *)opaque)->unexpected++;
-    return 0xffffffffu;
-}
-
-static void io_out(void *opaque, uint16_t port, unsigned size, uint32_t val)
-{
-    (void)port, (void)size, (void)val;
-    ((struct tpvm_runner *)opaque)->unexpected++;
-}
-
-static uint32_t mmio_read(void *opaque, uint32_t gpa, unsigned size)
-{
-    (void)gpa, (void)size;
-    ((struct tpvm_runner *)opaque)->unexpected++;
-    return 0xffffffffu;
-}
-
-static void mmio_write(void *opaque, uint32_t gpa, unsigned size, uint32_t val)
-{
-    (void)gpa, (void)size, (void)val;
-    ((struct tpvm_runner *)opaque)->unexpected++;
-}
-
-static void on_segv(int sig, siginfo_t *info, void *uctx)
-{
-    if (bt_handle_segv(info->si_addr, uctx))
-        return;
-    static const char msg[] = "diff-unicorn: SIGSEGV not claimed by the translator\n";
-    ssize_t r = write(2, msg, sizeof msg - 1);
-    (void)r;
-    signal(sig, SIG_DFL); /* returning re-faults and dumps core */
-}
 
 void tpr_install_fault_handler(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, NULL);
+    strict_host_install_segv("diff-unicorn");
 }
 
 struct tpvm_runner *tpr_create(bool direct, FILE *trace)
@@ -86,13 +44,10 @@ struct tpvm_runner *tpr_create(bool direct, FILE *trace)
         memset(t->ram, 0, RAM_SIZE);
         bt_cpu_init_flat(t->cpu, t->ram, RAM_SIZE);
     }
-    t->host = (struct bt_host){
-        .opaque = t, .io_in = io_in, .io_out = io_out,
-        .mmio_read = mmio_read, .mmio_write = mmio_write,
-    };
+    strict_host_init(&t->sh);
     struct bt_config cfg = {.trace = trace};
     t->bt = bt_create(&cfg);
-    bt_attach(t->bt, t->cpu, &t->host);
+    bt_attach(t->bt, t->cpu, &t->sh.host);
     return t;
 fail:
     tpr_destroy(t);
@@ -151,7 +106,7 @@ void tpr_run(struct tpvm_runner *t, const struct dcase *c, struct outcome *out)
     cpu->df = (c->eflags & FL_DF) ? 1 : 0; /* bt/cpu.h: DF as 0/1 */
     cpu->run = 1;
     cpu->exc_vector = -1;
-    t->unexpected = 0;
+    t->sh.unexpected = 0;
 
     int r = bt_run(cpu);
 
@@ -185,9 +140,9 @@ void tpr_run(struct tpvm_runner *t, const struct dcase *c, struct outcome *out)
                  cpu->exc_vector);
         break;
     }
-    if (t->unexpected) {
+    if (t->sh.unexpected) {
         out->kind = OUT_OTHER;
         snprintf(out->note, sizeof out->note, "%u unexpected I/O or MMIO accesses",
-                 t->unexpected);
+                 t->sh.unexpected);
     }
 }

@@ -12,6 +12,7 @@
 #include <unicorn/unicorn.h>
 
 #include "bt/bt.h"
+#include "tests/common/strict_host.h"
 #include "tests/fpu/runner.h"
 
 #define CASE_MEM_SIZE (PT_ADDR + 0x1000u) /* laid out per case; what Unicorn maps */
@@ -21,55 +22,13 @@ struct runner {
     struct bt *bt;
     struct cpu *cpu;
     uint8_t *ram;
-    struct bt_host host;
-    unsigned unexpected; /* port I/O or MMIO during a run */
+    struct strict_host sh; /* the device-less machine */
     uint8_t *uc_ram;     /* Unicorn: its guest memory */
 };
 
-static uint32_t io_in(void *opaque, uint16_t port, unsigned size)
-{
-    (void)port, (void)size;
-    ((struct runner *)opaque)->unexpected++;
-    return 0xffffffffu;
-}
-
-static void io_out(void *opaque, uint16_t port, unsigned size, uint32_t val)
-{
-    (void)port, (void)size, (void)val;
-    ((struct runner *)opaque)->unexpected++;
-}
-
-static uint32_t mmio_read(void *opaque, uint32_t gpa, unsigned size)
-{
-    (void)gpa, (void)size;
-    ((struct runner *)opaque)->unexpected++;
-    return 0xffffffffu;
-}
-
-static void mmio_write(void *opaque, uint32_t gpa, unsigned size, uint32_t val)
-{
-    (void)gpa, (void)size, (void)val;
-    ((struct runner *)opaque)->unexpected++;
-}
-
-static void on_segv(int sig, siginfo_t *info, void *uctx)
-{
-    if (bt_handle_segv(info->si_addr, uctx))
-        return;
-    static const char msg[] = "fpu-unicorn: SIGSEGV not claimed by the translator\n";
-    ssize_t r = write(2, msg, sizeof msg - 1);
-    (void)r;
-    signal(sig, SIG_DFL);
-}
-
 void runner_install_fault_handler(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, NULL);
+    strict_host_install_segv("fpu-unicorn");
 }
 
 struct runner *runner_create(enum fpu_engine engine)
@@ -99,12 +58,9 @@ struct runner *runner_create(enum fpu_engine engine)
         memset(r->ram, 0, FPU_RAM_SIZE);
         bt_cpu_init_flat(r->cpu, r->ram, FPU_RAM_SIZE);
     }
-    r->host = (struct bt_host){
-        .opaque = r, .io_in = io_in, .io_out = io_out,
-        .mmio_read = mmio_read, .mmio_write = mmio_write,
-    };
+    strict_host_init(&r->sh);
     r->bt = bt_create(NULL);
-    bt_attach(r->bt, r->cpu, &r->host);
+    bt_attach(r->bt, r->cpu, &r->sh.host);
     return r;
 fail:
     runner_destroy(r);
@@ -220,10 +176,10 @@ static void tpvm_finish(struct runner *r, int why, struct fpu_result *out)
         snprintf(out->note, sizeof out->note, "bt_run returned %d (vector %d at %#x)",
                  why, cpu->exc_vector, cpu->exc_eip);
     }
-    if (r->unexpected) {
+    if (r->sh.unexpected) {
         out->kind = OUT_OTHER;
         snprintf(out->note, sizeof out->note, "%u unexpected I/O or MMIO accesses",
-                 r->unexpected);
+                 r->sh.unexpected);
     }
 }
 
@@ -253,7 +209,7 @@ static void tpvm_run(struct runner *r, const struct fpu_case *c, struct fpu_resu
     bt_tlb_flush(cpu);
     cpu->eip = CODE_ADDR;
     cpu->run = 1;
-    r->unexpected = 0;
+    r->sh.unexpected = 0;
     tpvm_finish(r, bt_run(cpu), out);
 }
 
@@ -265,7 +221,7 @@ void runner_continue(struct runner *r, uint32_t code_addr, const uint8_t *code,
     runner_install_fault_handler();
     r->cpu->eip = code_addr;
     r->cpu->run = 1;
-    r->unexpected = 0;
+    r->sh.unexpected = 0;
     tpvm_finish(r, bt_run(r->cpu), out);
 }
 
