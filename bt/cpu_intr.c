@@ -149,6 +149,21 @@ void cpu_deliver(struct cpu *cpu, int vector, int source, bool has_error,
         cpu->eflags &= ~FL_IF;
 }
 
+/* The stack segment an IRET or far RET to an outer ring loads: a writable
+ * data segment at the new privilege level. */
+static void outer_ss(struct cpu *cpu, uint16_t ss, unsigned rpl, struct desc *ssd)
+{
+    if ((ss & 0xfffc) == 0 || (ss & 3u) != rpl)
+        bt_raise(cpu, EXC_GP, ss & 0xfffcu, true);
+    desc_fetch(cpu, ss, ssd, EXC_GP, 0);
+    uint32_t sa = desc_attr(ssd);
+    if (!(sa & DA_S) || (DA_TYPE(sa) & DA_CODE) || !(DA_TYPE(sa) & DA_RW) ||
+        DA_DPL(sa) != rpl)
+        bt_raise(cpu, EXC_GP, ss & 0xfffcu, true);
+    if (!(sa & DA_P))
+        bt_raise(cpu, EXC_SS, ss & 0xfffcu, true);
+}
+
 void cpu_iret(struct cpu *cpu, unsigned size)
 {
     if (cpu->eflags & (FL_NT | FL_VM))
@@ -176,17 +191,7 @@ void cpu_iret(struct cpu *cpu, unsigned size)
     if (outer) {
         new_esp = stack_read(cpu, ssb, esp + 3 * size, size);
         ss = (uint16_t)stack_read(cpu, ssb, esp + 4 * size, size);
-        if ((ss & 0xfffc) == 0)
-            bt_raise(cpu, EXC_GP, 0, true);
-        if ((ss & 3u) != rpl)
-            bt_raise(cpu, EXC_GP, ss & 0xfffcu, true);
-        desc_fetch(cpu, ss, &ssd, EXC_GP, 0);
-        uint32_t sa = desc_attr(&ssd);
-        if (!(sa & DA_S) || (DA_TYPE(sa) & DA_CODE) || !(DA_TYPE(sa) & DA_RW) ||
-            DA_DPL(sa) != rpl)
-            bt_raise(cpu, EXC_GP, ss & 0xfffcu, true);
-        if (!(sa & DA_P))
-            bt_raise(cpu, EXC_SS, ss & 0xfffcu, true);
+        outer_ss(cpu, ss, rpl, &ssd);
     }
     /* EFLAGS: IOPL only at CPL 0, IF only when CPL <= IOPL (old CPL) */
     uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_RF | FL_AC | FL_ID;
@@ -348,16 +353,8 @@ void cpu_far_ret(struct cpu *cpu, unsigned size, uint16_t imm)
     }
     uint32_t new_esp = stack_read(cpu, ssb, esp + 2 * size + imm, size);
     uint16_t ss = (uint16_t)stack_read(cpu, ssb, esp + 3 * size + imm, size);
-    if ((ss & 0xfffc) == 0 || (ss & 3u) != rpl)
-        bt_raise(cpu, EXC_GP, ss & 0xfffcu, true);
     struct desc ssd;
-    desc_fetch(cpu, ss, &ssd, EXC_GP, 0);
-    uint32_t sa = desc_attr(&ssd);
-    if (!(sa & DA_S) || (DA_TYPE(sa) & DA_CODE) || !(DA_TYPE(sa) & DA_RW) ||
-        DA_DPL(sa) != rpl)
-        bt_raise(cpu, EXC_GP, ss & 0xfffcu, true);
-    if (!(sa & DA_P))
-        bt_raise(cpu, EXC_SS, ss & 0xfffcu, true);
+    outer_ss(cpu, ss, rpl, &ssd);
     load_cs(cpu, cs, &cd, rpl);
     cpu->eip = size == 2 ? eip & 0xffffu : eip;
     seg_set(cpu, S_SS, ss, &ssd);
