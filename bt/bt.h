@@ -47,6 +47,8 @@ enum bt_exit {
 struct bt_config {
     size_t code_cache_size; /* bytes; 0 = default */
     FILE *trace;            /* non-NULL: disassemble guest code as translated */
+    FILE *perf_map;         /* non-NULL: one "host-addr size name" line per
+                             * block, perf's JIT map format */
 };
 
 /* Counters, one X-macro list: --stats, JSON and perf/ all read it. */

@@ -307,6 +307,10 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     bt->stats.insns_translated += n;
     bt->stats.code_bytes += (uint64_t)(e->p - req_stub);
     cache_insert(bt, b);
+    if (bt->cfg.perf_map)
+        fprintf(bt->cfg.perf_map, "%lx %lx guest_%08x\n",
+                (unsigned long)(uintptr_t)req_stub,
+                (unsigned long)(e->p - req_stub), eip);
     if (bt->trace_host) {
         fprintf(bt->cfg.trace, "  host code of block %08x:\n", eip);
         bt_disasm_host(bt->cfg.trace, req_stub, (size_t)(e->p - req_stub));

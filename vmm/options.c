@@ -90,6 +90,9 @@ void options_print_help(FILE *out, const char *argv0)
 "                        exit: as text (default) or as one JSON object, to\n"
 "                        stderr or to the file PATH (--stats=json:out.json)\n"
 "  --trace               disassemble guest code to stderr as it is translated\n"
+"  --perf-map            write /tmp/perf-PID.map naming each translated block\n"
+"                        guest_EIP, so 'perf report' attributes host time to\n"
+"                        guest code (perf/guest-profile.sh resolves symbols)\n"
 "  -h, --help            print this help and exit\n"
 "  --version             print the version and exit\n"
 "\n"
@@ -106,7 +109,7 @@ void options_print_help(FILE *out, const char *argv0)
 }
 
 enum { OPT_APPEND = 256, OPT_SERIAL, OPT_MODE, OPT_STATS, OPT_TRACE,
-       OPT_VERSION, OPT_INITRD, OPT_NO_REBOOT, OPT_ROM };
+       OPT_VERSION, OPT_INITRD, OPT_NO_REBOOT, OPT_ROM, OPT_PERF_MAP };
 
 static const struct option long_options[] = {
     { "append", required_argument, NULL, OPT_APPEND },
@@ -117,6 +120,7 @@ static const struct option long_options[] = {
     { "rom", required_argument, NULL, OPT_ROM },
     { "stats", optional_argument, NULL, OPT_STATS },
     { "trace", no_argument, NULL, OPT_TRACE },
+    { "perf-map", no_argument, NULL, OPT_PERF_MAP },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -236,6 +240,9 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
             break;
         case OPT_TRACE:
             o->trace = true;
+            break;
+        case OPT_PERF_MAP:
+            o->perf_map = true;
             break;
         case 'h':
             options_print_help(out, argv0);

@@ -22,6 +22,7 @@ struct options {
     bool stats_json;       /* --stats=json[:PATH]: one JSON object */
     const char *stats_path; /* --stats=FORMAT:PATH; NULL: stderr */
     bool trace;
+    bool perf_map;         /* --perf-map: /tmp/perf-PID.map for perf */
     const char *kernel;
     const char *initrd;    /* --initrd FILE (Linux), NULL if none */
     /* --no-reboot: a guest reset (triple fault, reset request to a

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vmm/dev/debug_exit.h"
 #include "vmm/dev/i8042.h"
@@ -197,9 +198,20 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
     }
     vm->ram = vm->cpu->ram;
 
+    if (opts->perf_map) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+        vm->perf_map = fopen(path, "w");
+        if (!vm->perf_map) {
+            snprintf(err, errlen, "--perf-map: %s: %s", path, strerror(errno));
+            *status = TPVM_EXIT_USAGE;
+            goto fail;
+        }
+    }
     struct bt_config cfg = {
         .code_cache_size = 0,
         .trace = opts->trace ? stderr : NULL,
+        .perf_map = vm->perf_map,
     };
     vm->bt = bt_create(&cfg);
     if (!vm->bt) {
@@ -276,6 +288,8 @@ void vm_destroy(struct vm *vm)
         vmi_destroy(vm->vmi);
     if (vm->bt)
         bt_destroy(vm->bt);
+    if (vm->perf_map)
+        fclose(vm->perf_map);
     bt_cpu_free(vm->cpu);
     free(vm);
 }

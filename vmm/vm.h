@@ -77,6 +77,7 @@ struct vm {
     struct vmi *vmi;           /* the VMI back end (--mode pv/auto), or NULL */
     int vmi_timer;
     struct bt *bt;
+    FILE *perf_map;          /* --perf-map file, or NULL */
     struct bt_host host;       /* callbacks bt uses to reach io and mmio */
 
     uint8_t *ram;              /* guest-physical 0 .. ram_size-1 */
