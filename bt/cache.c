@@ -102,50 +102,98 @@ static uint32_t jc_index(uint32_t eip)
     return eip & (JC_SIZE - 1);
 }
 
+/* Every entry empty, no bookkeeping: at CPU reset. */
+void cache_jc_init(struct cpu *cpu)
+{
+    for (int u = 0; u < 2; u++)
+        for (unsigned i = 0; i < JC_SIZE; i++)
+            cpu->jc[u].tag[i] = 1;
+    memset(cpu->jc_logged, 0, sizeof cpu->jc_logged);
+    memset(cpu->jc_page_bits, 0, sizeof cpu->jc_page_bits);
+    cpu->jc_nlog_n = cpu->jc_glog_n = cpu->jc_pages_n = 0;
+}
+
+static void clear_logged(struct cpu *cpu, uint32_t *log, uint32_t n,
+                         uint8_t bit)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t u = (log[i] >> 16) & 1u, idx = log[i] & (JC_SIZE - 1);
+        cpu->jc[u].tag[idx] = 1;
+        cpu->jc_logged[u][idx] &= (uint8_t)~bit;
+    }
+}
+
 /* Fills are logged, so a clear (on every TLB flush) touches only the
  * entries in use. */
 void cache_jc_clear(struct cpu *cpu)
 {
-    if (cpu->jc_log_n <= JC_LOG_SIZE) {
-        for (uint32_t i = 0; i < cpu->jc_log_n; i++)
-            cpu->jc[(cpu->jc_log[i] >> 16) & 1u].tag[cpu->jc_log[i] & (JC_SIZE - 1)] = 1;
+    clear_logged(cpu, cpu->jc_nlog, cpu->jc_nlog_n, 1);
+    clear_logged(cpu, cpu->jc_glog, cpu->jc_glog_n, 2);
+    cpu->jc_nlog_n = cpu->jc_glog_n = 0;
+    if (cpu->jc_pages_n > JC_PAGE_LOG) {
+        memset(cpu->jc_page_bits, 0, sizeof cpu->jc_page_bits);
     } else {
-        for (int u = 0; u < 2; u++)
-            for (unsigned i = 0; i < JC_SIZE; i++)
-                cpu->jc[u].tag[i] = 1;
+        for (uint32_t i = 0; i < cpu->jc_pages_n; i++)
+            cpu->jc_page_bits[cpu->jc_pages[i] >> 3] = 0;
     }
-    cpu->jc_log_n = 0;
+    cpu->jc_pages_n = 0;
+}
+
+static void note_page(struct cpu *cpu, uint32_t eip)
+{
+    uint32_t pg = eip >> 12;
+    uint8_t m = (uint8_t)(1u << (pg & 7));
+    if (cpu->jc_page_bits[pg >> 3] & m)
+        return;
+    cpu->jc_page_bits[pg >> 3] |= m;
+    if (cpu->jc_pages_n < JC_PAGE_LOG)
+        cpu->jc_pages[cpu->jc_pages_n] = pg;
+    if (cpu->jc_pages_n <= JC_PAGE_LOG)
+        cpu->jc_pages_n++;
 }
 
 void cache_jc_fill(struct cpu *cpu, struct block *b)
 {
-    int u = (b->mode & MODE_CPL3) != 0;
+    uint32_t u = (b->mode & MODE_CPL3) != 0;
     uint32_t i = jc_index(b->eip);
     cpu->jc[u].tag[i] = -(int64_t)(b->eip + jc_mode_tag(b->mode));
     cpu->jc[u].code[i] = (uint64_t)(uintptr_t)b->code;
-    if (cpu->jc_log_n == JC_LOG_SIZE) {
-        cache_jc_clear(cpu); /* full log: start over */
-        cpu->jc[u].tag[i] = -(int64_t)(b->eip + jc_mode_tag(b->mode));
+    uint8_t bit = b->global ? 2 : 1;
+    if (!(cpu->jc_logged[u][i] & bit)) {
+        cpu->jc_logged[u][i] |= bit;
+        if (b->global)
+            cpu->jc_glog[cpu->jc_glog_n++] = (u << 16) | i;
+        else
+            cpu->jc_nlog[cpu->jc_nlog_n++] = (u << 16) | i;
     }
-    cpu->jc_log[cpu->jc_log_n++] = ((uint32_t)u << 16) | i |
-                                   (b->global ? TLB_LOG_GLOBAL : 0);
+    note_page(cpu, b->eip);
 }
 
+/* CR3 load: entries of code on global pages stay. An index refilled
+ * with global code after it was logged here is cleared too: a miss. */
 void cache_jc_clear_nonglobal(struct cpu *cpu)
 {
-    if (cpu->jc_log_n > JC_LOG_SIZE) {
-        cache_jc_clear(cpu);
+    clear_logged(cpu, cpu->jc_nlog, cpu->jc_nlog_n, 1);
+    cpu->jc_nlog_n = 0;
+}
+
+/* INVLPG: only entries for code in that linear page. Their indices are
+ * the page's 4096 consecutive slots in each half (index = EIP's low 16
+ * bits), scanned only if the page ever had an entry. */
+void cache_jc_clear_page(struct cpu *cpu, uint32_t linear)
+{
+    uint32_t pg = linear >> 12;
+    uint8_t m = (uint8_t)(1u << (pg & 7));
+    if (!(cpu->jc_page_bits[pg >> 3] & m))
         return;
-    }
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < cpu->jc_log_n; i++) {
-        uint32_t e = cpu->jc_log[i];
-        if (e & TLB_LOG_GLOBAL)
-            cpu->jc_log[kept++] = e;
-        else
-            cpu->jc[(e >> 16) & 1u].tag[e & (JC_SIZE - 1)] = 1;
-    }
-    cpu->jc_log_n = kept;
+    cpu->jc_page_bits[pg >> 3] &= (uint8_t)~m;
+    uint32_t first = jc_index(pg << 12);
+    for (int u = 0; u < 2; u++)
+        for (uint32_t i = first; i < first + 4096; i++) {
+            int64_t tag = cpu->jc[u].tag[i];
+            if (tag != 1 && ((uint32_t)(uint64_t)-tag >> 12) == pg)
+                cpu->jc[u].tag[i] = 1;
+        }
 }
 
 static void unlink_from(struct block *target, struct exit *ex)

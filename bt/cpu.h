@@ -74,7 +74,8 @@ enum {
 /* Indirect-branch cache: guest EIP -> host code, probed inline. */
 #define JC_BITS 16 /* index = low 16 bits of the guest EIP (movzx) */
 #define JC_SIZE (1u << JC_BITS)
-#define JC_LOG_SIZE 4096
+#define JC_LOG_SIZE (2 * JC_SIZE) /* each (half, index) is logged once */
+#define JC_PAGE_LOG 65536         /* linear code pages noted for INVLPG */
 
 /* With bt_cpu_alloc(), guest-physical 0 sits at this offset from the
  * struct cpu, followed by a reservation covering all 4 GiB: paging-off
@@ -117,8 +118,19 @@ struct cpu {
         int64_t tag[JC_SIZE];      /* -(eip), or 1 when empty */
         uint64_t code[JC_SIZE];    /* host entry of that block */
     } jc[2];                       /* [0] CPL 0-2 blocks, [1] CPL 3 blocks */
-    uint32_t jc_log_n;             /* fills since the last clear */
-    uint32_t jc_log[JC_LOG_SIZE];  /* (half << 16) | index of each fill */
+    /* Branch-cache bookkeeping, so that clears touch only filled
+     * entries: one log for entries of global code (kept across CR3
+     * loads), one for the rest; each (half << 16) | index at most once
+     * per log (jc_logged bits 0 and 1 say which logs hold it). */
+    uint32_t jc_nlog_n, jc_glog_n;
+    uint32_t jc_nlog[JC_LOG_SIZE];
+    uint32_t jc_glog[JC_LOG_SIZE];
+    uint8_t jc_logged[2][JC_SIZE];
+    /* Linear pages that may have entries (bitmap plus a log of set
+     * bits), so INVLPG of a page without code costs one bit test. */
+    uint8_t jc_page_bits[(1u << 20) / 8];
+    uint32_t jc_pages_n;           /* > JC_PAGE_LOG: log overflowed */
+    uint32_t jc_pages[JC_PAGE_LOG];
 
     /* guest registers; live in host registers while translated code runs */
     uint32_t regs[8];

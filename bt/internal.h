@@ -171,9 +171,11 @@ void cache_chain(struct bt *bt, struct exit *from, struct block *to);
 void cache_invalidate_page(struct bt *bt, uint32_t phys_page);
 void cache_flush(struct bt *bt);
 bool cache_page_has_code(struct bt *bt, uint32_t phys);
+void cache_jc_init(struct cpu *cpu);
 void cache_jc_clear(struct cpu *cpu);
 void cache_jc_fill(struct cpu *cpu, struct block *b);
 void cache_jc_clear_nonglobal(struct cpu *cpu);
+void cache_jc_clear_page(struct cpu *cpu, uint32_t linear);
 
 /* runtime.c */
 void runtime_emit(struct bt *bt);

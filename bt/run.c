@@ -85,8 +85,7 @@ void bt_cpu_init_flat(struct cpu *cpu, uint8_t *ram, uint32_t ram_size)
     for (int u = 0; u < 2; u++)
         for (unsigned i = 0; i < TLB_SIZE; i++)
             cpu->tlb[u].rtag[i] = cpu->tlb[u].wtag[i] = (int32_t)TLB_TAG_INVALID;
-    cpu->jc_log_n = UINT32_MAX; /* nothing logged: clear every entry */
-    cache_jc_clear(cpu);
+    cache_jc_init(cpu);
 }
 
 void bt_attach(struct bt *bt, struct cpu *cpu, const struct bt_host *host)

@@ -537,7 +537,7 @@ void bt_tlb_flush_page(struct cpu *cpu, uint32_t linear)
         if (cpu->tlb[u].wtag[idx] == -(int32_t)page)
             cpu->tlb[u].wtag[idx] = (int32_t)TLB_TAG_INVALID;
     }
-    cache_jc_clear(cpu);
+    cache_jc_clear_page(cpu, linear);
     if (cpu->bt)
         cpu->bt->stats.tlb_page_flushes++;
 }
