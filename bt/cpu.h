@@ -147,6 +147,11 @@ struct cpu {
     uint32_t cpl;
     uint32_t a20_mask;             /* 0xffffffff or ~0x100000 */
     uint64_t tsc_offset;
+    /* Host time spent translating, hidden from the guest: its TSC (via
+     * tsc_offset) and the monitor's device clock stop meanwhile, so the
+     * first run of new code costs it no guest time. Written by the CPU
+     * thread, read by the monitor's timer thread (atomics). */
+    uint64_t paused_ns;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint32_t inhibit_irq;          /* STI / MOV SS shadow: one instruction */
     uint32_t db_pending;           /* DR6 B0-B3 bits hit by data accesses */

@@ -67,7 +67,6 @@ struct block {
 #define MODE_DIRECT 0x8u /* paging off, RAM at r15 + BT_RAM_OFFSET */
 #define MODE_CPL0 0x20u /* privileged instructions can be inlined */
 #define MODE_FPU_NM 0x10u
-#define MODE_TSC_OFFSET 0x40u
 /* EFLAGS.TF or DR7 breakpoints: one-instruction blocks, never chained,
  * every access through the C slow path; the run loop raises #DB */
 #define MODE_DEBUG 0x80u
@@ -147,11 +146,10 @@ void code_page_protect(struct bt *bt, uint32_t phys_page, bool protect);
 void registry_add(struct bt *bt);
 void registry_remove(struct bt *bt);
 
-/* Mode bits that change rarely (segments with real limits, CR0.TS, a
- * written TSC): the code cache is flushed when they change, so all blocks
- * in the cache share them and the branch cache need not be tagged. */
-#define MODE_OPTIONAL (MODE_SEGCHK(S_ES) * 0x3fu | MODE_FPU_NM | MODE_FPU_MF | \
-                       MODE_TSC_OFFSET)
+/* Mode bits that change rarely (segments with real limits, CR0.TS, x87
+ * exceptions unmasked): the code cache is flushed when they change, so all
+ * blocks in the cache share them and the branch cache need not be tagged. */
+#define MODE_OPTIONAL (MODE_SEGCHK(S_ES) * 0x3fu | MODE_FPU_NM | MODE_FPU_MF)
 
 /* The mode bits a branch-cache entry is tagged with (the CPL is told by
  * which half of the cache it sits in), as the high half of the tag. The

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <x86intrin.h>
 #include <string.h>
+#include <time.h>
 
 #include <Zydis/Zydis.h>
 
@@ -156,6 +157,13 @@ _Noreturn void bt_guest_fault(struct cpu *cpu, int vector, uint32_t error,
     bt_raise(cpu, vector, error, has_error);
 }
 
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Physical address of the code at eip, through the TLB when it hits. */
 static uint32_t code_phys(struct cpu *cpu, uint32_t eip)
 {
@@ -180,9 +188,8 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
     struct block *b = cache_lookup(bt, eip, phys, mode);
     if (b)
         return b;
-    uint64_t t0 = __rdtsc();
+    uint64_t c0 = __rdtsc(), n0 = monotonic_ns();
     b = translate_block(bt, eip, phys, mode);
-    bt->stats.translate_cycles += __rdtsc() - t0;
     if (!b) {
         cache_flush(bt);
         b = translate_block(bt, eip, phys, mode);
@@ -191,6 +198,11 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
             bt_leave(cpu, BT_EXIT_INTERNAL);
         }
     }
+    uint64_t dc = __rdtsc() - c0, dn = monotonic_ns() - n0;
+    bt->stats.translate_cycles += dc;
+    /* the guest's clocks stand still while its code is translated */
+    cpu->tsc_offset -= dc;
+    __atomic_store_n(&cpu->paused_ns, cpu->paused_ns + dn, __ATOMIC_RELAXED);
     return b;
 }
 

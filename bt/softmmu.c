@@ -41,8 +41,6 @@ uint32_t bt_mode(const struct cpu *cpu)
         m |= MODE_DIRECT;
     if (cpu->cr0 & (CR0_TS | CR0_EM))
         m |= MODE_FPU_NM;
-    if (cpu->tsc_offset)
-        m |= MODE_TSC_OFFSET;
     if (fpu_exceptions_unmasked(cpu))
         m |= MODE_FPU_MF;
     if ((cpu->eflags & FL_TF) || (cpu->dr[7] & 0xffu))

@@ -219,13 +219,25 @@ static void x_ud(struct tctx *t) { x_call_helper_end(t, (void *)helper_raise_ud,
 
 void x_sys(struct tctx *t);
 
-/* RDTSC is inline at CPL 0; elsewhere CR4.TSD may forbid it. */
+/* RDTSC is inline at CPL 0 (elsewhere CR4.TSD may forbid it): the host
+ * TSC plus cpu->tsc_offset, which a WRMSR sets and translation time
+ * lowers (the guest's clocks stop while tpvm translates). Flag-free: the
+ * guest flags live in the host EFLAGS. */
 static void x_rdtsc(struct tctx *t)
 {
-    if (t->mode & (MODE_CPL3 | MODE_TSC_OFFSET))
+    if (t->mode & MODE_CPL3) {
         x_sys(t);
-    else
-        x_generic(t);
+        return;
+    }
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_RDTSC, 0);
+    E(e, ZYDIS_MNEMONIC_RORX, 3, R(RDX), R(RDX), I(32)); /* edx << 32 */
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(RAX), M(RAX, RDX, 1, 0, 8));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), MC(OFF(tsc_offset), 8));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(RAX), M(RAX, RCX, 1, 0, 8));
+    E(e, ZYDIS_MNEMONIC_RORX, 3, R(RDX), R(RAX), I(32));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(EAX), R(EAX));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(EDX), R(EDX));
 }
 
 /* JMP/CALL/RET far go to the system helper. */

@@ -155,6 +155,16 @@ while [ "$i" -le "$repeat" ]; do
         --initrd "$LINUX_DIR/initrd.img" --append "$APPEND" --no-reboot \
         "$LINUX_DIR/vmlinuz"
     check_run "$name" "$(cat "$LOGS/qemu.rc" 2>/dev/null || echo 0)"
+    # The kernel calibrates its TSC against PIT channel 2 (port 0x61
+    # gate) on every boot: no fallback to the delay loop.
+    mhz=$(tr -d '\r' < "$LOGS/$name.log" |
+          sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | head -n1)
+    if tr -d '\r' < "$LOGS/$name.log" | grep -q 'tsc: Fast TSC calibration using PIT' &&
+        [ -n "$mhz" ]; then
+        pass "$name: TSC calibrated against the PIT: $mhz MHz"
+    else
+        fail "$name: TSC calibration against the PIT failed"
+    fi
     # Every workload QEMU ran, with the same check value, and no others.
     results "$LOGS/qemu.log" | while read -r n c; do
         got=$(result_field "$LOGS/$name.log" "$n" check)

@@ -23,11 +23,32 @@ static uint64_t host_monotonic_ns(void *opaque)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static struct timespec ns_to_timespec(uint64_t ns)
+static uint64_t paused(const struct timers *t)
 {
+    return t->paused_ns ? __atomic_load_n(t->paused_ns, __ATOMIC_RELAXED) : 0;
+}
+
+/* The guest's clock: host time minus what the guest did not see. */
+static uint64_t guest_ns(void *opaque)
+{
+    return host_monotonic_ns(NULL) - paused(opaque);
+}
+
+void timers_set_paused(struct timers *t, const uint64_t *paused_ns)
+{
+    t->paused_ns = paused_ns;
+}
+
+/* Sleeps are on host CLOCK_MONOTONIC: a deadline on the default clock
+ * lies later on the host's by the paused time so far (a pause during the
+ * sleep only makes it end early and look again). */
+static struct timespec host_deadline(const struct timers *t, uint64_t d)
+{
+    if (t->clock == guest_ns)
+        d += paused(t);
     return (struct timespec){
-        .tv_sec = (time_t)(ns / 1000000000u),
-        .tv_nsec = (long)(ns % 1000000000u),
+        .tv_sec = (time_t)(d / 1000000000u),
+        .tv_nsec = (long)(d % 1000000000u),
     };
 }
 
@@ -38,7 +59,8 @@ int timers_init(struct timers *t)
     int err;
 
     memset(t, 0, sizeof(*t));
-    t->clock = host_monotonic_ns;
+    t->clock = guest_ns;
+    t->clock_opaque = t;
     clock_gettime(CLOCK_REALTIME, &real);
     t->wall_offset_ns = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec -
                         (int64_t)host_monotonic_ns(NULL);
@@ -141,7 +163,7 @@ static void *watcher_main(void *arg)
         if (d == TIMER_NEVER) {
             pthread_cond_wait(&t->thread_cond, &t->lock);
         } else {
-            struct timespec ts = ns_to_timespec(d);
+            struct timespec ts = host_deadline(t, d);
             pthread_cond_timedwait(&t->thread_cond, &t->lock, &ts);
         }
     }
@@ -273,7 +295,7 @@ void timers_idle_wait(struct timers *t)
         if (d == TIMER_NEVER) {
             pthread_cond_wait(&t->idle_cond, &t->lock);
         } else {
-            struct timespec ts = ns_to_timespec(d);
+            struct timespec ts = host_deadline(t, d);
             pthread_cond_timedwait(&t->idle_cond, &t->lock, &ts);
         }
     }

@@ -29,6 +29,10 @@ struct timer {
 struct timers {
     timers_clock_fn clock;
     void *clock_opaque;
+    /* Host time the guest did not see (translation, struct cpu
+     * paused_ns), read atomically; NULL: none. The default clock is host
+     * CLOCK_MONOTONIC minus this, and sleeps add it back. */
+    const uint64_t *paused_ns;
     /* Time of day (UTC, ns since 1970) = clock + wall_offset_ns. */
     int64_t wall_offset_ns;
 
@@ -56,6 +60,10 @@ struct timers {
 /* Host CLOCK_MONOTONIC; the wall offset from CLOCK_REALTIME. */
 int timers_init(struct timers *t);
 void timers_destroy(struct timers *t);
+
+/* Make the default clock skip the host time *paused_ns counts (before
+ * the thread starts). */
+void timers_set_paused(struct timers *t, const uint64_t *paused_ns);
 
 /* Replace the clock (before any timer is armed; tests). */
 void timers_set_clock(struct timers *t, timers_clock_fn clock, void *opaque,

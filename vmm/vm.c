@@ -197,6 +197,7 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
         goto fail;
     }
     vm->ram = vm->cpu->ram;
+    timers_set_paused(&vm->timers, &vm->cpu->paused_ns);
 
     if (opts->perf_map) {
         char path[64];

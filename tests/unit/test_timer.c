@@ -180,6 +180,32 @@ static void idle_wait_sleeps_until_the_deadline(void **state)
     assert_int_equal(timers_run_due(&f->t), 1);
 }
 
+/* Translation time is hidden from the guest: the clock runs behind the
+ * host's by the paused time, and a sleep to a deadline on that clock
+ * lasts as long as the deadline is ahead of it, not ahead of the host. */
+static void paused_time_is_not_guest_time(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t paused = 0;
+    timers_set_paused(&f->t, &paused);
+    uint64_t g0 = timers_now(&f->t);
+    paused = 2000000000u; /* the guest missed 2 s */
+    uint64_t g1 = timers_now(&f->t), h1 = host_ns();
+    assert_true(g1 < g0);
+    assert_true(h1 - g1 >= 2000000000u && h1 - g1 < 2100000000u);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    timer_arm(&f->t, f->id[0], g1 + 50000000);
+    timers_idle_wait(&f->t);
+    uint64_t took = host_ns() - h1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    uint64_t cpu = (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000u +
+                   (uint64_t)c1.tv_nsec - (uint64_t)c0.tv_nsec;
+    assert_true(took >= 45000000 && took < 1000000000u);
+    assert_true(cpu < 20000000); /* slept, did not spin */
+    assert_int_equal(timers_run_due(&f->t), 1);
+}
+
 static void *post_later(void *arg)
 {
     struct fixture *f = arg;
@@ -214,6 +240,7 @@ int main(void)
         F(post_makes_a_timer_due_now_and_kicks),
         H(thread_kicks_once_when_a_deadline_passes),
         H(idle_wait_sleeps_until_the_deadline),
+        H(paused_time_is_not_guest_time),
         H(idle_wait_ends_when_another_thread_posts),
     };
     return cmocka_run_group_tests_name("timer", tests, NULL, NULL);
