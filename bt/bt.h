@@ -69,6 +69,7 @@ struct bt_config {
     X(mmio_accesses, "accesses outside RAM")                          \
     X(smc_invalidations, "blocks invalidated by self-modifying code") \
     X(exits_to_loop, "exits from translated code to the run loop")    \
+    X(fast_resumes, "mode changes continued without the dispatcher")  \
     X(helper_calls, "helper calls from translated code")              \
     X(string_ops, "string instructions executed by helper")           \
     X(exceptions, "guest exceptions raised")                        \

@@ -171,6 +171,7 @@ struct cpu {
 
     /* ---- bt/ scratch ---- */
     uint64_t chain_from;           /* struct exit * of the direct exit taken */
+    uint64_t resume_code;          /* set by a helper: continue there */
     uint32_t smc_hit;              /* a write invalidated translated code */
     uint32_t bounce_pending;       /* slow path handed out the bounce buffer */
     uint32_t bounce_lin, bounce_acc;

@@ -38,11 +38,15 @@ static void set_zf(struct cpu *cpu, bool z)
     cpu->eflags = z ? cpu->eflags | FL_ZF : cpu->eflags & ~FL_ZF;
 }
 
-/* The instruction moved EIP (or changed CS): continue at cpu->eip. */
-_Noreturn static void resume(struct cpu *cpu)
-{
-    bt_leave(cpu, EXIT_R_RESUME);
-}
+/* The instruction moved EIP (or changed CS): continue at cpu->eip,
+ * through the dispatcher unless bt_fast_resume finds the block; then the
+ * helper returns at once (cpu->resume_code tells the thunk where to go). */
+#define RESUME(cpu)                        \
+    do {                                   \
+        if (bt_fast_resume(cpu))           \
+            return;                        \
+        bt_leave((cpu), EXIT_R_RESUME);    \
+    } while (0)
 
 HELPER(helper_pop_sreg)
 {
@@ -55,7 +59,7 @@ HELPER(helper_pop_sreg)
     cpu->regs[R_ESP] += size;
     if (bt_mode(cpu) != mode) {
         cpu->eip = next;
-        resume(cpu);
+        RESUME(cpu);
     }
 }
 
@@ -68,9 +72,11 @@ HELPER(helper_sys)
     HELPER_COUNT(cpu, sys);
     uint32_t mode = bt_mode(cpu);
     sys_op(cpu, arg, next);
+    if (cpu->resume_code)
+        return;
     if (bt_mode(cpu) != mode) {
         cpu->eip = next;
-        resume(cpu);
+        RESUME(cpu);
     }
 }
 
@@ -169,15 +175,20 @@ static void sys_op(struct cpu *cpu, uint32_t arg, uint32_t next)
         cpu->regs[R_EDX] = (uint32_t)(t >> 32);
         return;
     }
+    /* These end any STI / MOV SS shadow they ran in (they are the
+     * instruction it covered, or later) and start none. */
     case SYS_SYSENTER:
         cpu_sysenter(cpu);
-        resume(cpu);
+        cpu->inhibit_irq = 0;
+        RESUME(cpu);
     case SYS_SYSEXIT:
         cpu_sysexit(cpu);
-        resume(cpu);
+        cpu->inhibit_irq = 0;
+        RESUME(cpu);
     case SYS_IRET:
         cpu_iret(cpu, size);
-        resume(cpu);
+        cpu->inhibit_irq = 0;
+        RESUME(cpu);
     case SYS_LAR:
     case SYS_LSL: {
         uint16_t sel = src16(cpu, arg);
@@ -237,11 +248,11 @@ static void sys_op(struct cpu *cpu, uint32_t arg, uint32_t next)
             cpu_far_jmp(cpu, sel, off, size);
         else
             cpu_far_call(cpu, sel, off, size, next);
-        resume(cpu);
+        RESUME(cpu);
     }
     case SYS_RETF:
         cpu_far_ret(cpu, size, (uint16_t)cpu->sys_imm);
-        resume(cpu);
+        RESUME(cpu);
     default:
         bt_raise(cpu, EXC_UD, 0, false);
     }

@@ -107,6 +107,7 @@ struct bt {
     size_t n_sites, max_sites;
     uint64_t flush_gen; /* bumped by every cache flush */
     bool flush_pending; /* bt_flush_code() waits for the next dispatch */
+    uint32_t cache_optional; /* MODE_OPTIONAL bits of every cached block */
     void *decoder; /* ZydisDecoder */
     bool trace_host; /* TPVM_TRACE_HOST=1 with --trace: host code too */
 };
@@ -158,6 +159,11 @@ static inline uint64_t jc_mode_tag(uint32_t mode)
 {
     return (uint64_t)(mode & ~(MODE_CPL3 | MODE_CPL0 | MODE_OPTIONAL)) << 32;
 }
+
+/* run.c: after a helper changed the mode (CPL, CR0...), find the block
+ * for cpu->eip without leaving to the dispatcher when nothing else needs
+ * the run loop; true: cpu->resume_code is set, the helper just returns. */
+bool bt_fast_resume(struct cpu *cpu);
 
 /* cache.c */
 void cache_init(struct bt *bt);

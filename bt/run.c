@@ -206,6 +206,32 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
     return b;
 }
 
+bool bt_fast_resume(struct cpu *cpu)
+{
+    struct bt *bt = cpu->bt;
+    /* whatever the run loop does between blocks sends us there */
+    if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE) || bt->flush_pending ||
+        cpu->inhibit_irq || (cpu->irq_pending && (cpu->eflags & FL_IF)))
+        return false;
+    /* CPL 1 and 2 share the branch cache's supervisor half with CPL 0 */
+    if (cpu->cpl == 1 || cpu->cpl == 2)
+        return false;
+    uint32_t mode = bt_mode(cpu);
+    if ((mode & MODE_DEBUG) || (mode & MODE_OPTIONAL) != bt->cache_optional)
+        return false;
+    uint32_t u = (mode & MODE_CPL3) != 0, i = cpu->eip & (JC_SIZE - 1);
+    if (cpu->jc[u].tag[i] == -(int64_t)(cpu->eip + jc_mode_tag(mode))) {
+        cpu->resume_code = cpu->jc[u].code[i];
+    } else {
+        struct block *b = find_block_mode(bt, cpu, mode);
+        cache_jc_fill(cpu, b);
+        bt->stats.jc_fills++;
+        cpu->resume_code = (uint64_t)(uintptr_t)b->code;
+    }
+    bt->stats.fast_resumes++;
+    return true;
+}
+
 static bool may_chain(const struct exit *ex, const struct block *to)
 {
     if (!ex->owner->valid || !to->valid)
@@ -249,10 +275,13 @@ static int run_loop(struct cpu *cpu)
     volatile uint32_t first_error = 0, first_eip = 0;
     volatile bool first_has_error = false;
     volatile uint32_t restart_eip = 0; /* EIP to report if delivery faults */
-    volatile uint32_t last_optional = bt_mode(cpu) & MODE_OPTIONAL;
+    bt->cache_optional = bt_mode(cpu) & MODE_OPTIONAL;
+    struct block *next = NULL; /* found by the last exit, for the next entry */
+    uint64_t next_gen = 0;
 
     for (;;) {
         if (setjmp(cpu->exit_jmp)) {
+            next = NULL; /* indeterminate after longjmp: forget it */
             int reason = cpu->exit_reason;
             if (reason == EXIT_R_RESUME)
                 continue;
@@ -343,15 +372,20 @@ static int run_loop(struct cpu *cpu)
              * not care: when they change, translate everything afresh. */
             uint32_t mode = bt_mode(cpu);
             uint32_t optional = mode & MODE_OPTIONAL;
-            if (optional != last_optional) {
+            if (optional != bt->cache_optional) {
                 cache_flush(bt);
-                last_optional = optional;
+                bt->cache_optional = optional;
             }
             /* An interrupt waits behind the STI / MOV SS shadow: run just
              * the next instruction, then come back to deliver it. */
             uint32_t one = (shadow && cpu->irq_pending &&
                             (cpu->eflags & FL_IF)) ? MODE_ONE : 0;
-            struct block *b = find_block_mode(bt, cpu, mode | one);
+            /* the block the last exit looked up, if still the one to run */
+            struct block *b = next;
+            next = NULL;
+            if (!b || b->eip != cpu->eip || b->mode != (mode | one) ||
+                next_gen != bt->flush_gen || !b->valid)
+                b = find_block_mode(bt, cpu, mode | one);
             uint64_t gen = bt->flush_gen;
             int r = enter(cpu, b->code);
             if ((b->mode & MODE_DEBUG) && r >= EXIT_R_CHAIN) {
@@ -380,6 +414,8 @@ static int run_loop(struct cpu *cpu)
                 struct block *nb = find_block_mode(bt, cpu, b->mode & ~MODE_ONE);
                 if (gen == bt->flush_gen && may_chain(ex, nb))
                     cache_chain(bt, ex, nb);
+                next = nb;
+                next_gen = bt->flush_gen;
                 continue;
             }
             if (r == EXIT_R_INDIRECT) {
@@ -390,6 +426,8 @@ static int run_loop(struct cpu *cpu)
                 struct block *nb = find_block_mode(bt, cpu, b->mode & ~MODE_ONE);
                 cache_jc_fill(cpu, nb);
                 bt->stats.jc_fills++;
+                next = nb;
+                next_gen = bt->flush_gen;
                 continue;
             }
             if (r == EXIT_R_RESUME)

@@ -120,6 +120,16 @@ void runtime_emit(struct bt *bt)
     E(&e, ZYDIS_MNEMONIC_MOV, 2, R(EAX), I(EXIT_R_RESUME));
     E_jmp_abs(&e, rt->leave);
 
+    /* A helper set resume_code (bt_fast_resume): reload the state, drop
+     * the return address into the calling block and go there. Flag-free
+     * after load_state, which put the guest's flags in host EFLAGS. */
+    uint8_t *resume_exit = e.p;
+    E_call_abs(&e, rt->load_state);
+    E(&e, ZYDIS_MNEMONIC_MOV, 2, R(R11), MC(OFF(resume_code), 8));
+    E(&e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(resume_code), 8), I(0));
+    E(&e, ZYDIS_MNEMONIC_LEA, 2, R(RSP), M(RSP, ZYDIS_REGISTER_NONE, 0, 8, 8));
+    E(&e, ZYDIS_MNEMONIC_JMP, 1, R(R11));
+
     /* call_helper: r11 = fn(cpu, arg, next_eip), ecx = eip, r9d = arg,
      * r10d = next eip (r8 may carry a loaded operand). Entered by call
      * (rsp = 8 mod 16). */
@@ -138,6 +148,8 @@ void runtime_emit(struct bt *bt)
     E(&e, ZYDIS_MNEMONIC_ADD, 2, R(RSP), I(8));
     E(&e, ZYDIS_MNEMONIC_CMP, 2, MC(OFF(smc_hit), 4), I(0));
     E_branch(&e, ZYDIS_MNEMONIC_JNZ, smc_exit, ZYDIS_BRANCH_WIDTH_32);
+    E(&e, ZYDIS_MNEMONIC_CMP, 2, MC(OFF(resume_code), 8), I(0));
+    E_branch(&e, ZYDIS_MNEMONIC_JNZ, resume_exit, ZYDIS_BRANCH_WIDTH_32);
     E_call_abs(&e, rt->load_state);
     E(&e, ZYDIS_MNEMONIC_RET, 0);
 
