@@ -14,12 +14,25 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (unsigned i = 0; i < compute_kernel_count; i++) {
         const struct compute_kernel *k = &compute_kernels[i];
-        /* Plain RDTSC on both sides, as the guest does, so the counts compare. */
-        uint64_t start = __rdtsc();
-        uint32_t check = k->run();
-        uint64_t cycles = __rdtsc() - start;
+        /* Plain RDTSC on both sides, as the guest does, so the counts
+         * compare; the fewest of COMPUTE_REPS runs, as the guest does. */
+        uint64_t best = UINT64_MAX;
+        uint32_t check = 0;
+        for (unsigned r = 0; r < COMPUTE_REPS; r++) {
+            uint64_t start = __rdtsc();
+            uint32_t c = k->run();
+            uint64_t cycles = __rdtsc() - start;
+            if (r > 0 && c != check) {
+                printf("compute: %s: checksum %08" PRIx32 ", then %08" PRIx32 "\n",
+                       k->name, check, c);
+                return 1;
+            }
+            check = c;
+            if (cycles < best)
+                best = cycles;
+        }
         printf("RESULT name=%s cycles=%" PRIu64 " check=%08" PRIx32 "\n",
-               k->name, cycles, check);
+               k->name, best, check);
     }
     puts("compute: done");
     return fflush(stdout) == 0 ? 0 : 1;
