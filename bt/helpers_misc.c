@@ -94,7 +94,15 @@ HELPER(helper_int)
     cpu->exc_eip = cpu->eip;
     cpu->eip = next;
     cpu->bt->stats.exceptions++;
-    bt_leave(cpu, BT_EXIT_EXCEPTION);
+    /* Protected mode without single-stepping (the common system call):
+     * through the IDT here, then on in translated code if the handler's
+     * block is at hand; otherwise the run loop does it. */
+    if (!(cpu->cr0 & CR0_PE) || (bt_mode(cpu) & MODE_DEBUG))
+        bt_leave(cpu, BT_EXIT_EXCEPTION);
+    bt_deliver_soft_int(cpu, vector);
+    if (bt_fast_resume(cpu))
+        return;
+    bt_leave(cpu, EXIT_R_RESUME);
 }
 
 static void push(struct cpu *cpu, unsigned size, uint32_t v)
@@ -243,6 +251,8 @@ HELPER(helper_hypercall)
      * take the block's chained exit */
     if (bt_mode(cpu) != mode) {
         cpu->eip = next;
+        if (bt_fast_resume(cpu))
+            return;
         bt_leave(cpu, EXIT_R_RESUME);
     }
 }

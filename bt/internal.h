@@ -108,6 +108,16 @@ struct bt {
     uint64_t flush_gen; /* bumped by every cache flush */
     bool flush_pending; /* bt_flush_code() waits for the next dispatch */
     uint32_t cache_optional; /* MODE_OPTIONAL bits of every cached block */
+    /* The event being delivered through the IDT (run loop, or a helper
+     * delivering INT n itself): a fault meanwhile becomes #DF or a
+     * shutdown by the SDM's rules, reported against the first event. */
+    struct delivery {
+        int vector;               /* being delivered, or -1 */
+        int first_vector;         /* for the shutdown diagnosis */
+        uint32_t first_error, first_eip;
+        bool first_has_error;
+        uint32_t restart_eip;     /* EIP to report if delivery faults */
+    } dlv;
     void *decoder; /* ZydisDecoder */
     bool trace_host; /* TPVM_TRACE_HOST=1 with --trace: host code too */
 };
@@ -164,6 +174,9 @@ static inline uint64_t jc_mode_tag(uint32_t mode)
  * for cpu->eip without leaving to the dispatcher when nothing else needs
  * the run loop; true: cpu->resume_code is set, the helper just returns. */
 bool bt_fast_resume(struct cpu *cpu);
+/* INT n from a helper: deliver it through the IDT there and then (a fault
+ * meanwhile leaves to the run loop, which applies the #DF rules). */
+void bt_deliver_soft_int(struct cpu *cpu, int vector);
 
 /* cache.c */
 void cache_init(struct bt *bt);

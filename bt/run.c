@@ -232,6 +232,21 @@ bool bt_fast_resume(struct cpu *cpu)
     return true;
 }
 
+void bt_deliver_soft_int(struct cpu *cpu, int vector)
+{
+    struct bt *bt = cpu->bt;
+    struct delivery *dl = &bt->dlv;
+    dl->vector = dl->first_vector = vector;
+    dl->first_error = 0;
+    dl->first_has_error = false;
+    dl->first_eip = dl->restart_eip = cpu->exc_eip; /* INT n itself */
+    cpu->exc_soft = false;
+    cpu_deliver(cpu, vector, EV_SOFT, false, 0);
+    dl->vector = -1;
+    bt->stats.int_by_vector[vector & 0xff]++;
+    bt->stats.exceptions_delivered++;
+}
+
 static bool may_chain(const struct exit *ex, const struct block *to)
 {
     if (!ex->owner->valid || !to->valid)
@@ -270,11 +285,8 @@ static int run_loop(struct cpu *cpu)
 {
     struct bt *bt = cpu->bt;
     enter_fn enter = (enter_fn)(void *)bt->rt.enter;
-    volatile int delivering = -1;   /* vector being delivered, or -1 */
-    volatile int first_vector = -1; /* for the shutdown diagnosis */
-    volatile uint32_t first_error = 0, first_eip = 0;
-    volatile bool first_has_error = false;
-    volatile uint32_t restart_eip = 0; /* EIP to report if delivery faults */
+    struct delivery *dl = &bt->dlv;
+    *dl = (struct delivery){ .vector = -1, .first_vector = -1 };
     bt->cache_optional = bt_mode(cpu) & MODE_OPTIONAL;
     struct block *next = NULL; /* found by the last exit, for the next entry */
     uint64_t next_gen = 0;
@@ -293,18 +305,18 @@ static int run_loop(struct cpu *cpu)
             bool has_err = cpu->exc_has_error;
             uint32_t err = cpu->exc_error;
             int source = cpu->exc_soft ? EV_SOFT : EV_EXC;
-            if (delivering >= 0) {
+            if (dl->vector >= 0) {
                 /* a fault while delivering an earlier event */
-                int d = delivering;
+                int d = dl->vector;
                 bool df = d == EXC_DF ? false
                           : (contributory(d) && contributory(vec)) ||
                             (d == EXC_PF && (contributory(vec) || vec == EXC_PF));
                 if (d == EXC_DF) {
-                    cpu->exc_vector = first_vector;
-                    cpu->exc_error = first_error;
-                    cpu->exc_has_error = first_has_error;
-                    cpu->exc_eip = first_eip;
-                    cpu->eip = first_eip;
+                    cpu->exc_vector = dl->first_vector;
+                    cpu->exc_error = dl->first_error;
+                    cpu->exc_has_error = dl->first_has_error;
+                    cpu->exc_eip = dl->first_eip;
+                    cpu->eip = dl->first_eip;
                     bt->stats.exits_to_loop++;
                     return BT_EXIT_SHUTDOWN;
                 }
@@ -316,25 +328,25 @@ static int run_loop(struct cpu *cpu)
                 source = EV_EXC;
                 /* the fault belongs to the instruction (or interrupted
                  * point) whose event was being delivered */
-                cpu->eip = restart_eip;
+                cpu->eip = dl->restart_eip;
             } else {
-                first_vector = vec;
-                first_error = err;
-                first_has_error = has_err;
-                first_eip = cpu->exc_eip;
+                dl->first_vector = vec;
+                dl->first_error = err;
+                dl->first_has_error = has_err;
+                dl->first_eip = cpu->exc_eip;
             }
             if (!(cpu->cr0 & CR0_PE)) {
                 bt->stats.exits_to_loop++;
                 return BT_EXIT_SHUTDOWN;
             }
-            delivering = vec;
+            dl->vector = vec;
             if (source == EV_SOFT)
-                restart_eip = cpu->exc_eip; /* INT n itself, not past it */
-            else if (delivering == vec && vec != EXC_DF)
-                restart_eip = cpu->eip;
+                dl->restart_eip = cpu->exc_eip; /* INT n itself, not past it */
+            else if (dl->vector == vec && vec != EXC_DF)
+                dl->restart_eip = cpu->eip;
             cpu->exc_soft = false;
             cpu_deliver(cpu, vec, source, has_err && has_error_code(vec), err);
-            delivering = -1;
+            dl->vector = -1;
             if (source == EV_SOFT)
                 bt->stats.int_by_vector[vec & 0xff]++;
             else
@@ -353,13 +365,13 @@ static int run_loop(struct cpu *cpu)
                 cpu->host && cpu->host->irq_ack) {
                 int vec = cpu->host->irq_ack(cpu->host->opaque);
                 if (vec >= 0) {
-                    delivering = vec;
-                    restart_eip = cpu->eip;
-                    first_vector = vec;
-                    first_has_error = false;
-                    first_eip = cpu->eip;
+                    dl->vector = vec;
+                    dl->restart_eip = cpu->eip;
+                    dl->first_vector = vec;
+                    dl->first_has_error = false;
+                    dl->first_eip = cpu->eip;
                     cpu_deliver(cpu, vec, EV_EXT, false, 0);
-                    delivering = -1;
+                    dl->vector = -1;
                     bt->stats.int_by_vector[vec & 0xff]++;
                     bt->stats.interrupts_delivered++;
                 }
