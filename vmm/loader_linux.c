@@ -2,6 +2,7 @@
  * plans where the kernel, the command line and the initrd go, then fills
  * the zero page and sets the CPU as Documentation/x86/boot.rst asks. */
 #include "vmm/loader_linux.h"
+#include "vmm/le.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -85,36 +86,6 @@ struct linux_plan {
     uint64_t initrd_addr, initrd_size;
     size_t hdr_end;            /* setup header bytes to copy end here */
 };
-
-static uint32_t rd16(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8; }
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, v);
-    wr16(p + 2, v >> 16);
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {

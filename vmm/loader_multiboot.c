@@ -2,6 +2,7 @@
  * copies segments into guest RAM, writes the boot information and sets
  * the CPU as QEMU's -kernel leaves it. */
 #include "vmm/loader_multiboot.h"
+#include "vmm/le.h"
 
 #include <elf.h>
 #include <inttypes.h>
@@ -31,24 +32,6 @@ struct plan {
     unsigned nsegs;
     uint64_t entry;
 };
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
 
 static size_t search_limit(const struct kernel_image *img)
 {

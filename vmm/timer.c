@@ -137,14 +137,17 @@ static void *watcher_main(void *arg)
 {
     struct timers *t = arg;
     uint64_t recheck = RECHECK_MIN_NS;
+    bool rechecking = false;
 
     pthread_mutex_lock(&t->lock);
     while (!t->stop) {
         uint64_t d = earliest_locked(t), now = timers_now(t);
         if (d <= now) {
-            if (t->kicked_gen != t->gen) {
+            if (t->kicked_gen != t->gen || rechecking) {
+                if (t->kicked_gen != t->gen)
+                    recheck = RECHECK_MIN_NS;
                 t->kicked_gen = t->gen;
-                recheck = RECHECK_MIN_NS;
+                rechecking = false;
                 pthread_mutex_unlock(&t->lock);
                 kick(t);
                 __atomic_add_fetch(&t->kicks, 1, __ATOMIC_RELAXED);
@@ -154,10 +157,12 @@ static void *watcher_main(void *arg)
             /* Kicked already: look again once the CPU has had time to
              * run the callbacks. */
             d = now + recheck;
+            rechecking = true;
             if (recheck < RECHECK_MAX_NS)
                 recheck *= 2;
         } else {
             recheck = RECHECK_MIN_NS;
+            rechecking = false;
         }
         t->thread_deadline = d;
         if (d == TIMER_NEVER) {

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/acpi_tables.h"
+#include "vmm/dev/acpi_pm.h"
 #include "vmm/dev/debug_exit.h"
 #include "vmm/dev/i8042.h"
 #include "vmm/dev/pci_host.h"
@@ -29,6 +31,7 @@ static const struct device_ops *const machine_devices[] = {
     &port92_device,     /* system control port A: fast A20, fast reset */
     &post80_device,     /* POST code port 0x80 */
     &pci_host_device,   /* PCI configuration mechanism 1, i440FX bridge */
+    &acpi_pm_device,    /* ACPI PM1a blocks and PM timer (0x600) */
     &com1_device,       /* 16550A UART on COM1 (IRQ 4): the guest console */
     &debug_exit_device, /* QEMU's isa-debug-exit: the guest sets our status */
 };
@@ -245,6 +248,12 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
         vm->devices[vm->ndevices].ops = machine_devices[i];
         vm->devices[vm->ndevices].state = state;
         vm->ndevices++;
+    }
+    /* The firmware tables the OS finds the PM timer by (acpi_tables.c);
+     * a kernel loaded over them later wins. */
+    if (acpi_tables_build(vm->ram, vm->ram_size) < 0) {
+        snprintf(err, errlen, "no room for the ACPI tables below 1 MiB");
+        goto fail;
     }
     /* pv and auto map the VMI ROM; the guest decides whether to use it */
     if (opts->mode != VM_MODE_BT &&

@@ -143,7 +143,7 @@ static void post_makes_a_timer_due_now_and_kicks(void **state)
     assert_int_equal(f->fired[1], 1);
 }
 
-static void thread_kicks_once_when_a_deadline_passes(void **state)
+static void thread_kicks_when_a_deadline_passes(void **state)
 {
     struct fixture *f = *state;
     uint64_t t0 = host_ns();
@@ -153,19 +153,28 @@ static void thread_kicks_once_when_a_deadline_passes(void **state)
            host_ns() - t0 < 2000000000u)
         usleep(100);
     uint64_t took = host_ns() - t0;
-    assert_int_equal(f->kicks, 1);
+    assert_true(f->kicks >= 1);
     assert_true(took >= 2000000);
-    /* Not again while nobody ran the callbacks. */
+    /* While nobody runs the callbacks the watcher kicks again, backing off
+     * (20 us doubling to 10 ms): a kick can reach the CPU before the
+     * deadline is due on its clock (the guest clock stops while code is
+     * translated), and must not be the last one. No storm, though. */
     usleep(20000);
-    assert_int_equal(f->kicks, 1);
+    unsigned k = __atomic_load_n(&f->kicks, __ATOMIC_SEQ_CST);
+    assert_true(k >= 2 && k <= 16);
     assert_int_equal(timers_run_due(&f->t), 1);
+    /* Nothing due: no more kicks. */
+    usleep(30000);
+    k = __atomic_load_n(&f->kicks, __ATOMIC_SEQ_CST);
+    usleep(30000);
+    assert_int_equal(__atomic_load_n(&f->kicks, __ATOMIC_SEQ_CST), k);
     /* A new deadline, a new kick. */
     timer_arm(&f->t, f->id[0], host_ns() + 1000000);
     t0 = host_ns();
-    while (__atomic_load_n(&f->kicks, __ATOMIC_SEQ_CST) < 2 &&
+    while (__atomic_load_n(&f->kicks, __ATOMIC_SEQ_CST) <= k &&
            host_ns() - t0 < 2000000000u)
         usleep(100);
-    assert_int_equal(f->kicks, 2);
+    assert_true(f->kicks > k);
     timers_stop_thread(&f->t);
 }
 
@@ -238,7 +247,7 @@ int main(void)
         F(a_callback_can_rearm_itself),
         F(cancel_disarms),
         F(post_makes_a_timer_due_now_and_kicks),
-        H(thread_kicks_once_when_a_deadline_passes),
+        H(thread_kicks_when_a_deadline_passes),
         H(idle_wait_sleeps_until_the_deadline),
         H(paused_time_is_not_guest_time),
         H(idle_wait_ends_when_another_thread_posts),
