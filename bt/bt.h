@@ -65,7 +65,8 @@ struct bt_config {
     X(tlb_flushes, "soft-TLB full flushes")                           \
     X(tlb_page_flushes, "soft-TLB single-page flushes")               \
     X(tlb_as_switches, "PV address-space switches keeping TLB entries") \
-    X(tlb_as_restored, "TLB entries brought back by PV switches")     \
+    X(tlb_as_restored, "TLB entries PV switches kept or brought back") \
+    X(jc_as_restored, "branch-cache entries PV switches kept or brought back") \
     X(mmio_accesses, "accesses outside RAM")                          \
     X(smc_invalidations, "blocks invalidated by self-modifying code") \
     X(exits_to_loop, "exits from translated code to the run loop")    \
@@ -79,9 +80,9 @@ struct bt_config {
 
 /* Helper calls by kind (the C helpers translated code calls). */
 #define BT_HELPER_KINDS(X)                                                \
-    X(div) X(bcd) X(string) X(cpuid) X(hlt) X(io) X(int) X(pushf)        \
-    X(popf) X(pusha) X(popa) X(enter) X(pop_sreg) X(cli_sti) X(sys)      \
-    X(seg_check) X(hypercall) X(fpu) X(ud)
+    X(div) X(bcd) X(string) X(cpuid) X(hlt) X(io) X(int) X(popf)         \
+    X(enter) X(pop_sreg) X(cli_sti) X(sys) X(seg_check) X(hypercall)     \
+    X(fpu) X(ud)
 
 enum bt_helper_kind {
 #define X(k) BT_HK_##k,
@@ -157,11 +158,19 @@ void bt_tlb_flush_page(struct cpu *cpu, uint32_t linear);
 void bt_tlb_flush_nonglobal(struct cpu *cpu);
 
 /* Paravirtual address-space switch (a VMI guest reports every page-table
- * change): the current address space's TLB entries are kept aside under
- * its CR3 and those saved for new_cr3 come back, instead of refilling
- * them by page walks. bt_tlb_drop_saved() forgets every saved set (a
- * change to a page table that is not the current one). */
+ * change): TLB and branch-cache entries under directory entries both
+ * spaces hold stay live; the current space's others are kept aside under
+ * its CR3, and those saved for new_cr3 come back, instead of refilling
+ * them by page walks and dispatcher lookups. A saved entry stays valid
+ * until a reported write to the page-table entry it came from:
+ * bt_tlb_pte_written() (entry_lin: the linear address of the PTE or PDE,
+ * in the current address space; any flags) drops those entries in every
+ * saved set, bt_tlb_table_reset() all those of a page that becomes or
+ * stops being a page table or directory (and the set whose directory it
+ * was), bt_tlb_drop_saved() every saved set (paging mode changes). */
 void bt_tlb_switch_as(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3);
+void bt_tlb_pte_written(struct cpu *cpu, uint32_t entry_lin);
+void bt_tlb_table_reset(struct cpu *cpu, uint32_t phys_page);
 void bt_tlb_drop_saved(struct cpu *cpu);
 
 /* Guest memory was written behind the translator's back (loader, DMA). */

@@ -95,6 +95,28 @@ struct dtr {
     uint32_t limit;
 };
 
+/* Segment-load cache: data-segment loads into DS, ES, FS or GS that
+ * succeeded at CPL 0 (half 0) or CPL 3 (half 1), indexed by the low byte
+ * of the selector. Translated code (bt/xlate_seg.c) reuses an entry when
+ * the same selector is loaded again, the descriptor table (base and
+ * limit) is the same and the 8 descriptor bytes in guest memory, read
+ * through the soft TLB, still equal the cached ones (with the accessed
+ * bit set, so the CPU would write nothing). Only loads that keep the
+ * translation mode are cached: present, limit 4 GiB, expand-up. Arrays
+ * rather than records, so code indexes each with a scaled register; the
+ * compared fields are negated (lea + jrcxz); a zero key is an empty
+ * entry. Filled by seg_load (bt/cpu_desc.c). */
+#define SEGC_SIZE 256
+struct segc {
+    uint32_t neg_key[SEGC_SIZE];   /* -(selector + 1); 0 when empty */
+    uint32_t table_off[SEGC_SIZE]; /* offsetof(struct cpu, gdtr or seg[S_LDTR]) */
+    uint32_t desc_lin[SEGC_SIZE];  /* linear address of the descriptor */
+    uint64_t neg_table[SEGC_SIZE]; /* -(table base | limit << 32) */
+    uint64_t neg_desc[SEGC_SIZE];  /* -(descriptor, accessed bit set) */
+    uint64_t seg_lo[SEGC_SIZE];    /* the struct seg the load sets: base, limit */
+    uint64_t seg_hi[SEGC_SIZE];    /* attr, sel, pad */
+};
+
 /* x87/SSE state in FXSAVE layout, kept by the host FPU format. */
 struct fpu_state {
     uint8_t fx[512] __attribute__((aligned(16)));
@@ -131,6 +153,8 @@ struct cpu {
     uint8_t jc_page_bits[(1u << 20) / 8];
     uint32_t jc_pages_n;           /* > JC_PAGE_LOG: log overflowed */
     uint32_t jc_pages[JC_PAGE_LOG];
+
+    struct segc segc[2];           /* [0] CPL 0 loads, [1] CPL 3 */
 
     /* guest registers; live in host registers while translated code runs */
     uint32_t regs[8];
@@ -175,7 +199,7 @@ struct cpu {
     uint32_t smc_hit;              /* a write invalidated translated code */
     uint32_t bounce_pending;       /* slow path handed out the bounce buffer */
     uint32_t bounce_lin, bounce_acc;
-    uint8_t bounce[16];
+    uint8_t bounce[32];            /* PUSHA/POPA frames are 32 bytes */
     uint64_t save_r8;              /* translated-code scratch across C calls */
     uint64_t helper_fn;
     uint32_t helper_arg, helper_next;

@@ -1,6 +1,9 @@
 /* Descriptor tables and segment registers: GDT/LDT lookups, segment
  * loads with the SDM's protection checks, LGDT/LIDT/LLDT/LTR and their
  * stores, LAR/LSL/VERR/VERW. */
+#include <stddef.h>
+#include <string.h>
+
 #include "bt/cpu_sys.h"
 #include "bt/internal.h"
 
@@ -21,8 +24,10 @@ void desc_fetch(struct cpu *cpu, uint16_t sel, struct desc *d, int vector,
     uint32_t off = sel & 0xfff8u;
     if (off + 7 > limit)
         bt_raise(cpu, vector, (sel & 0xfffcu) | ext, true);
-    d->lo = mmu_read_acc(cpu, base + off, 4, ACC_SUPER);
-    d->hi = mmu_read_acc(cpu, base + off + 4, 4, ACC_SUPER);
+    uint32_t w[2];
+    mmu_read_block(cpu, base + off, w, 8, ACC_SUPER);
+    d->lo = w[0];
+    d->hi = w[1];
 }
 
 /* Segment loads set the accessed bit in the descriptor, as hardware. */
@@ -62,6 +67,43 @@ void seg_set_null(struct cpu *cpu, int s, uint16_t sel)
     g->attr = 0; /* not present: any use faults */
 }
 
+/* Remember a data-segment load that translated code may repeat without
+ * C (struct segc in bt/cpu.h): one into DS, ES, FS or GS at CPL 0 or 3
+ * whose segment keeps the translation mode (present, 4 GiB, expand-up).
+ * d is the descriptor as now in memory (accessed bit set). */
+static void segc_fill(struct cpu *cpu, int s, uint16_t sel, const struct desc *d)
+{
+    if (s == S_SS || s == S_CS || (cpu->cpl != 0 && cpu->cpl != 3))
+        return;
+    const struct seg *g = &cpu->seg[s];
+    bool code = DA_TYPE(g->attr) & DA_CODE;
+    if (g->limit != 0xffffffffu || !(g->attr & DA_P) ||
+        (!code && (DA_TYPE(g->attr) & DA_EXPDOWN)))
+        return;
+    uint32_t base, limit, off;
+    if (sel & 4) {
+        base = cpu->seg[S_LDTR].base;
+        limit = cpu->seg[S_LDTR].limit;
+        off = (uint32_t)offsetof(struct cpu, seg[S_LDTR]);
+    } else {
+        base = cpu->gdtr.base;
+        limit = cpu->gdtr.limit;
+        off = (uint32_t)offsetof(struct cpu, gdtr);
+    }
+    struct segc *c = &cpu->segc[cpu->cpl == 3];
+    unsigned i = sel & 0xffu;
+    uint64_t lo, hi;
+    memcpy(&lo, g, 8);
+    memcpy(&hi, (const uint8_t *)g + 8, 8);
+    c->neg_key[i] = 0u - ((uint32_t)sel + 1u);
+    c->table_off[i] = off;
+    c->desc_lin[i] = base + (sel & 0xfff8u);
+    c->neg_table[i] = 0u - ((uint64_t)base | (uint64_t)limit << 32);
+    c->neg_desc[i] = 0u - ((uint64_t)d->lo | (uint64_t)d->hi << 32);
+    c->seg_lo[i] = lo;
+    c->seg_hi[i] = hi;
+}
+
 void seg_load(struct cpu *cpu, int s, uint16_t sel)
 {
     unsigned cpl = cpu->cpl, rpl = sel & 3u;
@@ -95,6 +137,7 @@ void seg_load(struct cpu *cpu, int s, uint16_t sel)
     }
     desc_set_accessed(cpu, sel, &d);
     seg_set(cpu, s, sel, &d);
+    segc_fill(cpu, s, sel, &d);
 }
 
 void seg_validate_outer(struct cpu *cpu)

@@ -6,6 +6,8 @@
  * Every transfer first reads and checks everything (gate, target code
  * descriptor, new stack, the frame's pages), then commits; a fault in the
  * middle leaves the CPU as before the instruction or event. */
+#include <string.h>
+
 #include "bt/cpu_sys.h"
 #include "bt/internal.h"
 
@@ -14,6 +16,51 @@ struct stack {
     uint32_t esp;
     unsigned acc;    /* ACC_SUPER when written for ring 0-2 */
 };
+
+/* Push n values (vals[0] first, so highest) of `size` bytes as one
+ * frame: every page is checked before anything is written. */
+static void stack_push_frame(struct cpu *cpu, struct stack *st, unsigned size,
+                             const uint32_t *vals, unsigned n)
+{
+    uint32_t esp = st->esp - n * size, lin = st->base + esp;
+    uint8_t buf[8 * 4];
+    uint8_t *h = mmu_tlb_hit(cpu, lin, n * size, st->acc | ACC_WRITE);
+    uint8_t *p = h ? h : buf;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *q = p + (n - 1 - i) * size;
+        if (size == 4) {
+            memcpy(q, &vals[i], 4);
+        } else {
+            uint16_t v = (uint16_t)vals[i];
+            memcpy(q, &v, 2);
+        }
+    }
+    if (!h)
+        mmu_write_block_slow(cpu, lin, buf, n * size, st->acc);
+    st->esp = esp;
+}
+
+/* n values of `size` bytes from [base + esp], lowest first. */
+static void stack_read_frame(struct cpu *cpu, uint32_t base, uint32_t esp,
+                             unsigned size, uint32_t *vals, unsigned n)
+{
+    uint32_t lin = base + esp;
+    uint8_t buf[8 * 4];
+    const uint8_t *h = mmu_tlb_hit(cpu, lin, n * size, 0);
+    if (!h) {
+        mmu_read_block_slow(cpu, lin, buf, n * size, 0);
+        h = buf;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (size == 4) {
+            memcpy(&vals[i], h + 4 * i, 4);
+        } else {
+            uint16_t v;
+            memcpy(&v, h + 2 * i, 2);
+            vals[i] = v;
+        }
+    }
+}
 
 static void stack_check(struct cpu *cpu, const struct stack *st, unsigned bytes)
 {
@@ -43,8 +90,20 @@ static void tss_stack(struct cpu *cpu, unsigned n, uint32_t ext, uint16_t *ss,
     uint32_t off = tss32 ? 4 + n * 8 : 2 + n * 4;
     if (off + (tss32 ? 5 : 3) > tr->limit)
         bt_raise(cpu, EXC_TS, (tr->sel & 0xfffcu) | ext, true);
-    *esp = mmu_read_acc(cpu, tr->base + off, tss32 ? 4 : 2, ACC_SUPER);
-    *ss = (uint16_t)mmu_read_acc(cpu, tr->base + off + (tss32 ? 4 : 2), 2, ACC_SUPER);
+    uint8_t w[6];
+    if (tss32) {
+        uint32_t e32;
+        mmu_read_block(cpu, tr->base + off, w, 6, ACC_SUPER);
+        memcpy(&e32, w, 4);
+        memcpy(ss, w + 4, 2);
+        *esp = e32;
+    } else {
+        uint16_t e16;
+        mmu_read_block(cpu, tr->base + off, w, 4, ACC_SUPER);
+        memcpy(&e16, w, 2);
+        memcpy(ss, w + 2, 2);
+        *esp = e16;
+    }
     if ((*ss & 0xfffc) == 0)
         bt_raise(cpu, EXC_TS, ext, true);
     if ((*ss & 3u) != n)
@@ -86,8 +145,10 @@ void cpu_deliver(struct cpu *cpu, int vector, int source, bool has_error,
     if ((uint32_t)vector * 8 + 7 > cpu->idtr.limit)
         bt_raise(cpu, EXC_GP, idt_err, true);
     struct desc gate;
-    gate.lo = mmu_read_acc(cpu, cpu->idtr.base + (uint32_t)vector * 8, 4, ACC_SUPER);
-    gate.hi = mmu_read_acc(cpu, cpu->idtr.base + (uint32_t)vector * 8 + 4, 4, ACC_SUPER);
+    uint32_t gw[2];
+    mmu_read_block(cpu, cpu->idtr.base + (uint32_t)vector * 8, gw, 8, ACC_SUPER);
+    gate.lo = gw[0];
+    gate.hi = gw[1];
     uint32_t ga = desc_attr(&gate);
     unsigned type = DA_TYPE(ga);
     if ((ga & DA_S) || (type != 6 && type != 7 && type != 14 && type != 15))
@@ -114,7 +175,6 @@ void cpu_deliver(struct cpu *cpu, int vector, int source, bool has_error,
     uint32_t old_eflags = cpu->eflags;
     uint16_t old_cs = cpu->seg[S_CS].sel, old_ss = cpu->seg[S_SS].sel;
     uint32_t old_esp = cpu->regs[R_ESP];
-    unsigned n = 3 + (has_error ? 1 : 0);
     struct stack st;
     uint16_t new_ss = 0;
     struct desc ssd;
@@ -123,20 +183,22 @@ void cpu_deliver(struct cpu *cpu, int vector, int source, bool has_error,
         uint32_t esp;
         tss_stack(cpu, new_cpl, ext, &new_ss, &esp, &ssd);
         st = (struct stack){desc_base(&ssd), esp, new_cpl < 3 ? ACC_SUPER : 0};
-        n += 2;
     } else {
         st = (struct stack){cpu->seg[S_SS].base, old_esp, new_cpl < 3 ? ACC_SUPER : 0};
     }
-    stack_check(cpu, &st, n * size);
+    uint32_t frame[6];
+    unsigned k = 0;
     if (switch_stack) {
-        stack_push(cpu, &st, size, old_ss);
-        stack_push(cpu, &st, size, old_esp);
+        frame[k++] = old_ss;
+        frame[k++] = old_esp;
     }
-    stack_push(cpu, &st, size, old_eflags);
-    stack_push(cpu, &st, size, old_cs);
-    stack_push(cpu, &st, size, cpu->eip);
+    frame[k++] = old_eflags;
+    frame[k++] = old_cs;
+    frame[k++] = cpu->eip;
     if (has_error)
-        stack_push(cpu, &st, size, error);
+        frame[k++] = error;
+    /* the frame's pages are all checked before it is written */
+    stack_push_frame(cpu, &st, size, frame, k);
 
     /* commit */
     if (switch_stack)
@@ -169,9 +231,11 @@ void cpu_iret(struct cpu *cpu, unsigned size)
     if (cpu->eflags & (FL_NT | FL_VM))
         bt_raise(cpu, EXC_GP, 0, true); /* task return / v86: not modelled */
     uint32_t ssb = cpu->seg[S_SS].base, esp = cpu->regs[R_ESP];
-    uint32_t eip = stack_read(cpu, ssb, esp, size);
-    uint16_t cs = (uint16_t)stack_read(cpu, ssb, esp + size, size);
-    uint32_t fl = stack_read(cpu, ssb, esp + 2 * size, size);
+    uint32_t f[3];
+    stack_read_frame(cpu, ssb, esp, size, f, 3);
+    uint32_t eip = f[0];
+    uint16_t cs = (uint16_t)f[1];
+    uint32_t fl = f[2];
     if (size == 4 && (fl & FL_VM) && cpu->cpl == 0)
         bt_raise(cpu, EXC_GP, 0, true);
     unsigned rpl = cs & 3u;
@@ -189,8 +253,9 @@ void cpu_iret(struct cpu *cpu, unsigned size)
     struct desc ssd;
     bool outer = rpl > cpu->cpl;
     if (outer) {
-        new_esp = stack_read(cpu, ssb, esp + 3 * size, size);
-        ss = (uint16_t)stack_read(cpu, ssb, esp + 4 * size, size);
+        stack_read_frame(cpu, ssb, esp + 3 * size, size, f, 2);
+        new_esp = f[0];
+        ss = (uint16_t)f[1];
         outer_ss(cpu, ss, rpl, &ssd);
     }
     /* EFLAGS: IOPL only at CPL 0, IF only when CPL <= IOPL (old CPL) */

@@ -1,5 +1,5 @@
 /* Helpers for the remaining user-level instructions that need C: CPUID,
- * HLT, port I/O, INT n / INT3 / INTO, PUSHF/POPF, PUSHA/POPA, ENTER, and
+ * HLT, port I/O, INT n / INT3 / INTO, POPF outside ring 0, ENTER, and
  * the #UD raised for what tpvm does not translate. Privilege checks that
  * depend on CPL and IOPL live here too, so the monitor sees only events
  * that really happen. */
@@ -97,7 +97,7 @@ HELPER(helper_int)
     /* Protected mode without single-stepping (the common system call):
      * through the IDT here, then on in translated code if the handler's
      * block is at hand; otherwise the run loop does it. */
-    if (!(cpu->cr0 & CR0_PE) || (bt_mode(cpu) & MODE_DEBUG))
+    if (!(cpu->cr0 & CR0_PE) || (cpu->eflags & FL_TF) || (cpu->dr[7] & 0xffu))
         bt_leave(cpu, BT_EXIT_EXCEPTION);
     bt_deliver_soft_int(cpu, vector);
     if (bt_fast_resume(cpu))
@@ -105,28 +105,11 @@ HELPER(helper_int)
     bt_leave(cpu, EXIT_R_RESUME);
 }
 
-static void push(struct cpu *cpu, unsigned size, uint32_t v)
-{
-    uint32_t esp = cpu->regs[R_ESP] - size;
-    mmu_write(cpu, cpu->seg[S_SS].base + esp, size, v);
-    cpu->regs[R_ESP] = esp;
-}
-
 static uint32_t pop(struct cpu *cpu, unsigned size)
 {
     uint32_t v = mmu_read(cpu, cpu->seg[S_SS].base + cpu->regs[R_ESP], size);
     cpu->regs[R_ESP] += size;
     return v;
-}
-
-HELPER(helper_pushf)
-{
-    HELPER_COUNT(cpu, pushf);
-    (void)next;
-    unsigned size = arg & 0xffu;
-    /* VM and RF read as 0 in the pushed image */
-    uint32_t v = (cpu->eflags & ~(FL_VM | FL_RF)) | 2u;
-    push(cpu, size, v);
 }
 
 HELPER(helper_popf)
@@ -151,37 +134,6 @@ HELPER(helper_popf)
     }
     if (!(old & FL_IF) && (cpu->eflags & FL_IF) && cpu->irq_pending)
         bt_request_exit(cpu);
-}
-
-HELPER(helper_pusha)
-{
-    HELPER_COUNT(cpu, pusha);
-    (void)next;
-    unsigned size = arg & 0xffu;
-    uint32_t r[8];
-    memcpy(r, cpu->regs, sizeof r);
-    uint32_t esp = r[R_ESP];
-    /* check the whole frame first so a fault changes nothing */
-    uint32_t base = cpu->seg[S_SS].base;
-    mmu_translate(cpu, base + esp - size, ACC_WRITE | size);
-    mmu_translate(cpu, base + esp - 8 * size, ACC_WRITE | size);
-    for (int i = 0; i < 8; i++)
-        push(cpu, size, i == R_ESP ? esp : r[i]);
-}
-
-HELPER(helper_popa)
-{
-    HELPER_COUNT(cpu, popa);
-    (void)next;
-    unsigned size = arg & 0xffu;
-    uint32_t base = cpu->seg[S_SS].base, esp = cpu->regs[R_ESP];
-    uint32_t v[8];
-    for (int i = 7; i >= 0; i--)
-        v[i] = mmu_read(cpu, base + esp + (uint32_t)(7 - i) * size, size);
-    for (int i = 0; i < 8; i++)
-        if (i != R_ESP)
-            helper_set_reg(cpu, i, size, false, v[i]);
-    cpu->regs[R_ESP] = esp + 8 * size;
 }
 
 /* ENTER imm16, imm8: arg = size | HA_X(level) | alloc << 8 in bits 8..? */

@@ -70,10 +70,15 @@ static void sys_op(struct cpu *cpu, uint32_t arg, uint32_t next);
 HELPER(helper_sys)
 {
     HELPER_COUNT(cpu, sys);
+    unsigned op = arg & 0xffu;
+    /* these move EIP and always go on elsewhere (RESUME) */
+    if (op == SYS_IRET || op == SYS_SYSENTER || op == SYS_SYSEXIT ||
+        op == SYS_JMPF || op == SYS_CALLF || op == SYS_RETF) {
+        sys_op(cpu, arg, next);
+        return;
+    }
     uint32_t mode = bt_mode(cpu);
     sys_op(cpu, arg, next);
-    if (cpu->resume_code)
-        return;
     if (bt_mode(cpu) != mode) {
         cpu->eip = next;
         RESUME(cpu);

@@ -77,6 +77,8 @@ struct block {
  * 4 GiB, expand-down, or unusable (null) */
 #define MODE_SEGCHK(s) (0x100u << (s)) /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */
 
+#define AS_STABLE_REGIONS 8 /* 4 MiB regions a PV switch may skip (softmmu.c) */
+
 struct bt {
     struct bt_config cfg;
     struct cpu *cpu;
@@ -103,11 +105,19 @@ struct bt {
     struct tctx *tctx; /* translation scratch */
     struct as_slot *as_slots; /* saved TLB sets of PV address spaces */
     uint32_t as_clock;
+    bool as_dirty; /* a page-table write was reported since the last switch */
+    /* the TLB log's first as_stable_n entries stayed at the last PV switch
+     * (as_mark: a bit for each); they lie under the directory entries of
+     * regions as_stable[] */
+    uint32_t as_stable_n, as_stable_regions;
+    uint16_t as_stable[AS_STABLE_REGIONS];
+    uint8_t *as_mark;
     struct fault_site *sites; /* sorted by address (the cache only grows) */
     size_t n_sites, max_sites;
     uint64_t flush_gen; /* bumped by every cache flush */
     bool flush_pending; /* bt_flush_code() waits for the next dispatch */
     uint32_t cache_optional; /* MODE_OPTIONAL bits of every cached block */
+    uint64_t start_tsc, start_ns; /* host TSC rate since start: pauses */
     /* The event being delivered through the IDT (run loop, or a helper
      * delivering INT n itself): a fault meanwhile becomes #DF or a
      * shutdown by the SDM's rules, reported against the first event. */
@@ -138,17 +148,33 @@ struct fault_site {
     uintptr_t stub;       /* its slow path */
 };
 
+/* Saved TLB and branch-cache entries of one PV address space (softmmu.c).
+ * Each remembers the physical address of the page-table entry it came
+ * from (leaf: the PTE, or the PDE of a 4 MiB page), so that a reported
+ * page-table write drops exactly the entries it makes stale. */
 #define AS_SLOTS 8
 #define AS_SLOT_ENTRIES 1024
+#define AS_SLOT_JC 512
+#define AS_SLOT_TABLES 16
 struct as_slot {
-    uint32_t cr3;       /* 0: empty */
+    uint32_t cr3;       /* directory page | 1; 0: empty */
     uint32_t used;      /* LRU clock */
-    uint32_t n;
+    uint32_t checked;   /* CR0.PG/WP, CR4.PSE the entries were checked under */
+    uint32_t a20_mask;
+    uint64_t flush_gen; /* bt->flush_gen when the jc blocks were saved */
+    uint32_t n, n_jc;
+    uint32_t n_tables;  /* > AS_SLOT_TABLES: too many to list */
+    uint32_t tables[AS_SLOT_TABLES]; /* frames holding the leaf entries */
     struct {
         uint32_t logged;
         int32_t rtag, wtag;
+        uint32_t leaf;
         uint64_t addend;
     } e[AS_SLOT_ENTRIES];
+    struct {
+        struct block *b; /* its branch-cache entry: b->eip -> b->code */
+        uint32_t leaf;
+    } jc[AS_SLOT_JC];
 };
 
 /* faults.c */
@@ -211,6 +237,51 @@ void mmu_write(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val);
 uint32_t mmu_read_acc(struct cpu *cpu, uint32_t lin, unsigned size, unsigned acc);
 void mmu_write_acc(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val,
                    unsigned acc);
+/* A C-side access of [lin, lin + len) that hits the soft TLB within one
+ * page: its host pointer, else NULL (then mmu_translate walks the page
+ * tables). With data breakpoints armed nothing hits, as for translated
+ * code. A write hit needs no code check: write tags are withheld from
+ * pages with translated code (tlb_fill, tlb_protect_code_page). */
+static inline uint8_t *mmu_tlb_hit(struct cpu *cpu, uint32_t lin, unsigned len,
+                                   unsigned acc)
+{
+    if ((lin & 0xfffu) + len > 0x1000u || (cpu->dr[7] & 0xffu))
+        return NULL;
+    /* user half: CPL 3, unless the CPU itself reads a system structure */
+    const struct tlb *t = &cpu->tlb[cpu->cpl == 3 && !(acc & ACC_SUPER)];
+    uint32_t page = lin >> 12, idx = page & TLB_MASK;
+    int32_t tag = (acc & ACC_WRITE) ? t->wtag[idx] : t->rtag[idx];
+    if (tag != -(int32_t)page)
+        return NULL;
+    return (uint8_t *)(uintptr_t)(t->addend[idx] + lin);
+}
+
+/* len (<= 4096) bytes at lin, with every page checked before any byte
+ * is copied (descriptors, interrupt and IRET frames): a fault is the one
+ * the first access of a byte-wise copy would raise, and leaves memory
+ * as it was. Inline for the TLB hit, so constant lengths copy inline. */
+void mmu_read_block_slow(struct cpu *cpu, uint32_t lin, void *buf, unsigned len,
+                         unsigned acc);
+void mmu_write_block_slow(struct cpu *cpu, uint32_t lin, const void *buf,
+                          unsigned len, unsigned acc);
+static inline void mmu_read_block(struct cpu *cpu, uint32_t lin, void *buf,
+                                  unsigned len, unsigned acc)
+{
+    const uint8_t *h = mmu_tlb_hit(cpu, lin, len, acc & ~ACC_WRITE);
+    if (h)
+        __builtin_memcpy(buf, h, len);
+    else
+        mmu_read_block_slow(cpu, lin, buf, len, acc);
+}
+static inline void mmu_write_block(struct cpu *cpu, uint32_t lin, const void *buf,
+                                   unsigned len, unsigned acc)
+{
+    uint8_t *h = mmu_tlb_hit(cpu, lin, len, acc | ACC_WRITE);
+    if (h)
+        __builtin_memcpy(h, buf, len);
+    else
+        mmu_write_block_slow(cpu, lin, buf, len, acc);
+}
 /* Host pointer for [lin, lin+len) when it is one RAM page run, else NULL. */
 uint8_t *mmu_host_ptr(struct cpu *cpu, uint32_t lin, uint32_t len,
                       unsigned acc);

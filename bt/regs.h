@@ -43,5 +43,8 @@ static const ZydisRegister guest_host64[8] = {RAX, R12, RDX, RBX,
                                               R14, RBP, RSI, RDI};
 static const ZydisRegister guest_host32[8] = {EAX, R12D, EDX, EBX,
                                               R14D, EBP, ESI, EDI};
+static const ZydisRegister guest_host16[8] = {
+    ZYDIS_REGISTER_AX, ZYDIS_REGISTER_R12W, ZYDIS_REGISTER_DX, ZYDIS_REGISTER_BX,
+    ZYDIS_REGISTER_R14W, ZYDIS_REGISTER_BP, ZYDIS_REGISTER_SI, ZYDIS_REGISTER_DI};
 
 #endif

@@ -15,6 +15,13 @@
 
 typedef int (*enter_fn)(struct cpu *cpu, void *code);
 
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 struct bt *bt_create(const struct bt_config *cfg)
 {
     struct bt *bt = calloc(1, sizeof *bt);
@@ -26,6 +33,8 @@ struct bt *bt_create(const struct bt_config *cfg)
     }
     if (cfg)
         bt->cfg = *cfg;
+    bt->start_tsc = __rdtsc();
+    bt->start_ns = monotonic_ns();
     const char *th = getenv("TPVM_TRACE_HOST");
     bt->trace_host = bt->cfg.trace && th && *th == '1';
     ZydisDecoderInit(dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
@@ -157,13 +166,6 @@ _Noreturn void bt_guest_fault(struct cpu *cpu, int vector, uint32_t error,
     bt_raise(cpu, vector, error, has_error);
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Physical address of the code at eip, through the TLB when it hits. */
 static uint32_t code_phys(struct cpu *cpu, uint32_t eip)
 {
@@ -188,7 +190,7 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
     struct block *b = cache_lookup(bt, eip, phys, mode);
     if (b)
         return b;
-    uint64_t c0 = __rdtsc(), n0 = monotonic_ns();
+    uint64_t c0 = __rdtsc();
     b = translate_block(bt, eip, phys, mode);
     if (!b) {
         cache_flush(bt);
@@ -198,11 +200,22 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
             bt_leave(cpu, BT_EXIT_INTERNAL);
         }
     }
-    uint64_t dc = __rdtsc() - c0, dn = monotonic_ns() - n0;
+    uint64_t c1 = __rdtsc(), dc = c1 - c0;
     bt->stats.translate_cycles += dc;
-    /* the guest's clocks stand still while its code is translated */
+    /* The guest's clocks stand still while its code is translated: the
+     * TSC and the device clock by the same span, one measurement (TSC)
+     * converted at the host TSC's rate since start, so they stay within
+     * ppm of each other (two separate reads per translation drifted by
+     * ~150 ns each, 1200 ppm over a boot: Linux's clocksource watchdog
+     * noticed). */
+    uint64_t n1 = monotonic_ns();
+    double ns_per_cycle = c1 > bt->start_tsc && n1 > bt->start_ns
+                              ? (double)(n1 - bt->start_ns) / (double)(c1 - bt->start_tsc)
+                              : 0.4;
     cpu->tsc_offset -= dc;
-    __atomic_store_n(&cpu->paused_ns, cpu->paused_ns + dn, __ATOMIC_RELAXED);
+    __atomic_store_n(&cpu->paused_ns,
+                     cpu->paused_ns + (uint64_t)((double)dc * ns_per_cycle),
+                     __ATOMIC_RELAXED);
     return b;
 }
 

@@ -19,27 +19,40 @@
 #define PF_W 0x2u
 #define PF_U 0x4u
 
+/* MODE_SEGCHK: a segment with a real limit (or none usable). Helpers
+ * that may load segments ask for the mode before and after, so the common
+ * case (present, 4 GiB, expand-up) is decided first. */
+static inline bool seg_needs_check(const struct seg *g, int s)
+{
+    uint32_t a = g->attr;
+    bool expand_down = (a & 0x1cu) == 0x14u; /* data (S, not code), E */
+    if (g->limit == 0xffffffffu && (a & 0x80u) && !expand_down)
+        return false;
+    /* A null selector in DS/ES/FS/GS is not checked on use (QEMU does
+     * not either): user FS/GS are null under Linux, and checking would
+     * make every kernel entry change the mode. */
+    bool null_sel = (g->sel & 0xfffc) == 0 && s != S_SS && s != S_CS;
+    return (!(a & 0x80u) && !null_sel) ||
+           (!null_sel && g->limit != 0xffffffffu) || expand_down;
+}
+
 uint32_t bt_mode(const struct cpu *cpu)
 {
-    uint32_t m = 0;
-    if (cpu->cr0 & CR0_PG)
+    uint32_t m = 0, cr0 = cpu->cr0;
+    if (cr0 & CR0_PG)
         m |= MODE_PAGING;
     if (cpu->cpl == 3)
         m |= MODE_CPL3;
     if (cpu->cpl == 0)
         m |= MODE_CPL0;
-    static const int flat_segs[] = {S_CS, S_DS, S_ES, S_SS};
-    bool flat = true;
-    for (unsigned i = 0; i < 4; i++) {
-        const struct seg *s = &cpu->seg[flat_segs[i]];
-        if (s->base != 0 || s->limit != 0xffffffffu)
-            flat = false;
-    }
-    if (flat)
+    const struct seg *sg = cpu->seg;
+    if ((sg[S_CS].base | sg[S_DS].base | sg[S_ES].base | sg[S_SS].base) == 0 &&
+        (sg[S_CS].limit & sg[S_DS].limit & sg[S_ES].limit & sg[S_SS].limit) ==
+            0xffffffffu)
         m |= MODE_FLAT;
-    if (cpu->ram_direct && !(cpu->cr0 & CR0_PG) && cpu->a20_mask == 0xffffffffu)
+    if (cpu->ram_direct && !(cr0 & CR0_PG) && cpu->a20_mask == 0xffffffffu)
         m |= MODE_DIRECT;
-    if (cpu->cr0 & (CR0_TS | CR0_EM))
+    if (cr0 & (CR0_TS | CR0_EM))
         m |= MODE_FPU_NM;
     if (fpu_exceptions_unmasked(cpu))
         m |= MODE_FPU_MF;
@@ -47,17 +60,20 @@ uint32_t bt_mode(const struct cpu *cpu)
         m |= MODE_DEBUG;
     if (cpu->eflags & FL_TF)
         m |= MODE_TF;
-    for (int s = S_ES; s <= S_GS; s++) {
-        const struct seg *g = &cpu->seg[s];
-        bool expand_down = (g->attr & 0x10) && !(g->attr & 0x8) && (g->attr & 0x4);
-        /* A null selector in DS/ES/FS/GS is not checked on use (QEMU does
-         * not either): user FS/GS are null under Linux, and checking would
-         * make every kernel entry change the mode. */
-        bool null_sel = (g->sel & 0xfffc) == 0 && s != S_SS && s != S_CS;
-        if ((!(g->attr & 0x80) && !null_sel) ||
-            (!null_sel && g->limit != 0xffffffffu) || expand_down)
-            m |= MODE_SEGCHK(s);
-    }
+    /* usually every segment is present, 4 GiB and expand-up: one test
+     * (an attribute with 0x14 in bits 2-4 is expand-down data) */
+    _Static_assert(S_ES == 0 && S_GS == 5, "segment order");
+    uint32_t lim = sg[0].limit & sg[1].limit & sg[2].limit & sg[3].limit &
+                   sg[4].limit & sg[5].limit;
+    uint32_t pres = sg[0].attr & sg[1].attr & sg[2].attr & sg[3].attr &
+                    sg[4].attr & sg[5].attr & 0x80u;
+    bool expdown = !((sg[0].attr ^ 0x14u) & 0x1cu) | !((sg[1].attr ^ 0x14u) & 0x1cu) |
+                   !((sg[2].attr ^ 0x14u) & 0x1cu) | !((sg[3].attr ^ 0x14u) & 0x1cu) |
+                   !((sg[4].attr ^ 0x14u) & 0x1cu) | !((sg[5].attr ^ 0x14u) & 0x1cu);
+    if (lim != 0xffffffffu || !pres || expdown)
+        for (int s = S_ES; s <= S_GS; s++)
+            if (seg_needs_check(&sg[s], s))
+                m |= MODE_SEGCHK(s);
     return m;
 }
 
@@ -157,6 +173,7 @@ static bool access_user(const struct cpu *cpu, unsigned acc)
 static void tlb_clear(struct tlb *t);
 static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
                      bool user);
+static void as_stable_forget(struct cpu *cpu);
 
 /* C-side translation (helpers, interrupt delivery) through the same soft
  * TLB as translated code: a hit costs no page walk. */
@@ -197,6 +214,7 @@ static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
     if (cpu->tlb_log_n == TLB_LOG_SIZE) {
         /* the log is full: start over rather than let flushes and code
          * page protection scan the whole table */
+        as_stable_forget(cpu);
         tlb_clear(&cpu->tlb[0]);
         tlb_clear(&cpu->tlb[1]);
         cpu->tlb_log_n = 0;
@@ -387,18 +405,40 @@ static void bounce_write_back(struct cpu *cpu)
                     cpu->bounce[i]);
 }
 
+static inline uint32_t load_le(const uint8_t *p, unsigned size)
+{
+    uint32_t v = 0;
+    switch (size) {
+    case 4: memcpy(&v, p, 4); break;
+    case 2: { uint16_t h; memcpy(&h, p, 2); v = h; break; }
+    case 1: v = *p; break;
+    default: memcpy(&v, p, size < 4 ? size : 4); break;
+    }
+    return v;
+}
+
+static inline void store_le(uint8_t *p, unsigned size, uint32_t v)
+{
+    switch (size) {
+    case 4: memcpy(p, &v, 4); break;
+    case 2: { uint16_t h = (uint16_t)v; memcpy(p, &h, 2); break; }
+    case 1: *p = (uint8_t)v; break;
+    default: memcpy(p, &v, size < 4 ? size : 4); break;
+    }
+}
+
 /* C-side accesses: one translation per page touched (system structures
  * and stack frames are read and written here on every interrupt). */
 uint32_t mmu_read_acc(struct cpu *cpu, uint32_t lin, unsigned size, unsigned acc)
 {
+    const uint8_t *h = mmu_tlb_hit(cpu, lin, size, acc & ~ACC_WRITE);
+    if (h)
+        return load_le(h, size);
     uint32_t first = 0x1000u - (lin & 0xfffu);
     if (first >= size) {
         uint32_t phys = mmu_translate(cpu, lin, acc | ACC_READ | size);
-        if (phys_in_ram(cpu, phys, size)) {
-            uint32_t v = 0;
-            memcpy(&v, cpu->ram + phys, size);
-            return v;
-        }
+        if (phys_in_ram(cpu, phys, size))
+            return load_le(cpu->ram + phys, size);
     }
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++) {
@@ -411,12 +451,17 @@ uint32_t mmu_read_acc(struct cpu *cpu, uint32_t lin, unsigned size, unsigned acc
 void mmu_write_acc(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val,
                    unsigned acc)
 {
+    uint8_t *h = mmu_tlb_hit(cpu, lin, size, acc | ACC_WRITE);
+    if (h) {
+        store_le(h, size, val);
+        return;
+    }
     uint32_t first = 0x1000u - (lin & 0xfffu);
     if (first >= size) {
         uint32_t phys = mmu_translate(cpu, lin, acc | ACC_WRITE | size);
         if (phys_in_ram(cpu, phys, size)) {
             smc_check(cpu, phys);
-            memcpy(cpu->ram + phys, &val, size);
+            store_le(cpu->ram + phys, size, val);
             return;
         }
     }
@@ -426,6 +471,38 @@ void mmu_write_acc(struct cpu *cpu, uint32_t lin, unsigned size, uint32_t val,
         phys[i] = mmu_translate(cpu, lin + i, acc | ACC_WRITE | 1);
     for (unsigned i = 0; i < size; i++)
         phys_write8(cpu, phys[i], (uint8_t)(val >> (8 * i)));
+}
+
+/* The slow paths of mmu_read_block and mmu_write_block (internal.h). */
+void mmu_read_block_slow(struct cpu *cpu, uint32_t lin, void *buf, unsigned len,
+                         unsigned acc)
+{
+    uint32_t first = 0x1000u - (lin & 0xfffu);
+    if (first > len)
+        first = len;
+    uint32_t p1 = mmu_translate(cpu, lin, acc | ACC_READ | 1);
+    uint32_t p2 = first < len ? mmu_translate(cpu, lin + first, acc | ACC_READ | 1) : 0;
+    uint8_t *out = buf;
+    if (phys_in_ram(cpu, p1, first) && (first == len || phys_in_ram(cpu, p2, len - first))) {
+        memcpy(out, cpu->ram + p1, first);
+        memcpy(out + first, cpu->ram + p2, len - first);
+        return;
+    }
+    for (unsigned i = 0; i < len; i++)
+        out[i] = phys_read8(cpu, i < first ? p1 + i : p2 + (i - first));
+}
+
+void mmu_write_block_slow(struct cpu *cpu, uint32_t lin, const void *buf,
+                          unsigned len, unsigned acc)
+{
+    uint32_t first = 0x1000u - (lin & 0xfffu);
+    if (first > len)
+        first = len;
+    uint32_t p1 = mmu_translate(cpu, lin, acc | ACC_WRITE | 1);
+    uint32_t p2 = first < len ? mmu_translate(cpu, lin + first, acc | ACC_WRITE | 1) : 0;
+    const uint8_t *in = buf;
+    for (unsigned i = 0; i < len; i++)
+        phys_write8(cpu, i < first ? p1 + i : p2 + (i - first), in[i]);
 }
 
 uint32_t mmu_read(struct cpu *cpu, uint32_t lin, unsigned size)
@@ -487,6 +564,7 @@ static void tlb_invalidate_entry(struct cpu *cpu, uint32_t logged)
 
 void bt_tlb_flush(struct cpu *cpu)
 {
+    as_stable_forget(cpu);
     if (cpu->tlb_log_n <= TLB_LOG_SIZE) {
         for (uint32_t i = 0; i < cpu->tlb_log_n; i++)
             tlb_invalidate_entry(cpu, cpu->tlb_log[i]);
@@ -511,6 +589,7 @@ void bt_tlb_flush_nonglobal(struct cpu *cpu)
         bt_tlb_flush(cpu);
         return;
     }
+    as_stable_forget(cpu);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < cpu->tlb_log_n; i++) {
         uint32_t e = cpu->tlb_log[i];
@@ -565,10 +644,20 @@ void tlb_protect_code_page(struct cpu *cpu, uint32_t phys_page)
             protect_entry(cpu, u, i, phys_page);
 }
 
-/* Walk without raising, for monitor code (hypercalls). */
+/* Walk without raising, for monitor code (hypercalls): through the
+ * supervisor half of the soft TLB when it holds the page (a write tag
+ * also says the page is dirty and free of code), else by a page walk. */
 static int lin_to_phys_quiet(struct cpu *cpu, uint32_t lin, bool write,
                              uint32_t *phys)
 {
+    uint32_t page = lin >> 12, idx = page & TLB_MASK;
+    const struct tlb *t = &cpu->tlb[0];
+    if ((cpu->cr0 & CR0_PG) &&
+        (write ? t->wtag[idx] : t->rtag[idx]) == -(int32_t)page) {
+        *phys = (uint32_t)((uintptr_t)(t->addend[idx] + lin) -
+                           (uintptr_t)cpu->ram);
+        return 0;
+    }
     struct walk w;
     if (walk(cpu, lin, (write ? ACC_WRITE : ACC_READ) | ACC_SUPER, false, &w))
         return -1;
@@ -625,12 +714,489 @@ int bt_guest_write(struct cpu *cpu, uint32_t linear, const void *buf,
     return 0;
 }
 
+/* ---- address-space switches (PV) ----
+ * A VMI guest reports every page-table write, so a CR3 switch need not
+ * throw away the TLB and branch-cache entries of the space it leaves:
+ *  - entries under a directory entry both spaces hold (the kernel's page
+ *    tables are in every space) translate the same in both: they stay;
+ *  - the others go to a slot of the space left, and come back when it is
+ *    entered again.
+ * A saved entry remembers the page-table entry it came from (its leaf:
+ * the PTE, or the PDE of a 4 MiB page); a reported write drops exactly the
+ * saved entries it makes stale, in every slot. A live entry is what the
+ * tables say, unless a write was reported since the last switch (one the
+ * guest may leave to the CR3 load to flush): then each is checked against
+ * the tables before it stays or is saved. */
+
+/* A slot's key: the directory's page, with bit 0 so that 0 means empty. */
+static uint32_t as_key(uint32_t cr3)
+{
+    return (cr3 & 0xfffff000u) | 1u;
+}
+
+/* The state the saved entries' permissions were checked under. */
+static uint32_t as_checked(const struct cpu *cpu)
+{
+    return (cpu->cr0 & (CR0_PG | CR0_WP)) | (cpu->cr4 & CR4_PSE);
+}
+
+/* The two spaces' directory entries for 4 MiB regions, read once per
+ * region while a switch goes through the entries (which come in fill
+ * order, so a few regions alternate). */
+#define PDE_MEMO 4
+struct pde_pair {
+    uint32_t index; /* of the region; 1024: none read yet */
+    uint32_t old_pde, new_pde;
+};
+
+struct pde_memo {
+    uint32_t old_cr3, new_cr3;
+    struct pde_pair e[PDE_MEMO];
+};
+
+static void pde_memo_init(struct pde_memo *m, uint32_t old_cr3,
+                          uint32_t new_cr3)
+{
+    m->old_cr3 = old_cr3 & 0xfffff000u;
+    m->new_cr3 = new_cr3 & 0xfffff000u;
+    for (unsigned i = 0; i < PDE_MEMO; i++)
+        m->e[i].index = 1024;
+}
+
+static inline const struct pde_pair *pde_pair_read(struct cpu *cpu,
+                                                   struct pde_memo *m,
+                                                   uint32_t lin)
+{
+    uint32_t i = lin >> 22;
+    struct pde_pair *pp = &m->e[i % PDE_MEMO];
+    if (pp->index != i) {
+        pp->index = i;
+        pp->old_pde = pte_read(cpu, m->old_cr3 | i * 4);
+        pp->new_pde = pte_read(cpu, m->new_cr3 | i * 4);
+    }
+    return pp;
+}
+
+/* Where the translation of lin under directory entry pde (of the
+ * directory of cr3) comes from: the PTE, or the PDE of a 4 MiB page. */
+static uint32_t as_leaf(const struct cpu *cpu, uint32_t cr3, uint32_t pde,
+                        uint32_t lin)
+{
+    if ((pde & PTE_PS) && (cpu->cr4 & CR4_PSE))
+        return (cr3 & 0xfffff000u) | ((lin >> 20) & 0xffcu);
+    return (pde & 0xfffff000u) | ((lin >> 10) & 0xffcu);
+}
+
+struct as_probe {
+    uint32_t phys; /* page frame */
+    uint32_t leaf;
+    bool wd;       /* writable at this privilege, and dirty */
+};
+
+/* What the tables say about lin now, without setting A/D bits: false if
+ * a walk would fault or would have to set an A bit (a native TLB could
+ * not hold the page then). */
+static bool as_probe(struct cpu *cpu, uint32_t cr3, uint32_t pde,
+                     uint32_t lin, bool user, struct as_probe *p)
+{
+    if ((pde & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
+        return false;
+    uint32_t leaf = pde, both = pde, frame;
+    p->leaf = as_leaf(cpu, cr3, pde, lin);
+    if ((pde & PTE_PS) && (cpu->cr4 & CR4_PSE)) {
+        frame = (pde & 0xffc00000u) | (lin & 0x003ff000u);
+    } else {
+        leaf = pte_read(cpu, p->leaf);
+        if ((leaf & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
+            return false;
+        both &= leaf;
+        frame = leaf & 0xfffff000u;
+    }
+    if (user && !(both & PTE_U))
+        return false;
+    p->wd = ((both & PTE_W) || (!user && !(cpu->cr0 & CR0_WP))) &&
+            (leaf & PTE_D);
+    p->phys = frame & cpu->a20_mask;
+    return true;
+}
+
+/* The frames holding a slot's leaves: writes elsewhere skip the slot. */
+static void slot_note_table(struct as_slot *s, uint32_t leaf)
+{
+    uint32_t frame = leaf & 0xfffff000u;
+    if (s->n_tables > AS_SLOT_TABLES)
+        return;
+    for (uint32_t i = s->n_tables; i-- > 0;)
+        if (s->tables[i] == frame)
+            return;
+    if (s->n_tables < AS_SLOT_TABLES)
+        s->tables[s->n_tables] = frame;
+    s->n_tables++; /* past AS_SLOT_TABLES: every write looks */
+}
+
+static bool slot_uses_table(const struct as_slot *s, uint32_t frame)
+{
+    if (s->n_tables > AS_SLOT_TABLES)
+        return true;
+    for (uint32_t i = 0; i < s->n_tables; i++)
+        if (s->tables[i] == frame)
+            return true;
+    return false;
+}
+
+/* Page-table entries at physical [lo, lo + len) changed (len 4: one
+ * entry; 4096: the whole page). Drop what that makes stale in s. */
+static void slot_forget(struct as_slot *s, uint32_t lo, uint32_t len)
+{
+    uint32_t pd = s->cr3 & 0xfffff000u;
+    bool pd_hit = (lo & 0xfffff000u) == pd;
+    if (pd_hit && len > 4) {
+        s->cr3 = 0; /* its directory is no longer one */
+        return;
+    }
+    if (!pd_hit && !slot_uses_table(s, lo & 0xfffff000u))
+        return;
+    uint32_t pde = (lo & 0xfffu) >> 2; /* with pd_hit: the 4 MiB written */
+    for (uint32_t k = 0; k < s->n;) {
+        uint32_t lin = (uint32_t)(-s->e[k].rtag) << 12;
+        if (s->e[k].leaf - lo < len || (pd_hit && lin >> 22 == pde))
+            s->e[k] = s->e[--s->n];
+        else
+            k++;
+    }
+    for (uint32_t k = 0; k < s->n_jc;) {
+        if (s->jc[k].leaf - lo < len || (pd_hit && s->jc[k].b->eip >> 22 == pde))
+            s->jc[k] = s->jc[--s->n_jc];
+        else
+            k++;
+    }
+}
+
 void bt_tlb_drop_saved(struct cpu *cpu)
 {
     struct bt *bt = cpu->bt;
     if (bt && bt->as_slots)
         for (int i = 0; i < AS_SLOTS; i++)
             bt->as_slots[i].cr3 = 0;
+}
+
+void bt_tlb_pte_written(struct cpu *cpu, uint32_t entry_lin)
+{
+    struct bt *bt = cpu->bt;
+    uint32_t phys;
+    if (!bt)
+        return;
+    bt->as_dirty = true;
+    if (!bt->as_slots)
+        return;
+    if (lin_to_phys_quiet(cpu, entry_lin, false, &phys)) {
+        bt_tlb_drop_saved(cpu); /* cannot tell which entry: forget all */
+        return;
+    }
+    for (int i = 0; i < AS_SLOTS; i++)
+        if (bt->as_slots[i].cr3)
+            slot_forget(&bt->as_slots[i], phys & ~3u, 4);
+}
+
+void bt_tlb_table_reset(struct cpu *cpu, uint32_t phys_page)
+{
+    struct bt *bt = cpu->bt;
+    if (!bt)
+        return;
+    bt->as_dirty = true;
+    if (!bt->as_slots)
+        return;
+    for (int i = 0; i < AS_SLOTS; i++)
+        if (bt->as_slots[i].cr3)
+            slot_forget(&bt->as_slots[i], phys_page & 0xfffff000u, 0x1000u);
+}
+
+/* The slot holding cr3's space, or NULL. */
+static struct as_slot *slot_find(struct bt *bt, uint32_t cr3)
+{
+    for (int i = 0; i < AS_SLOTS; i++)
+        if (bt->as_slots[i].cr3 == as_key(cr3))
+            return &bt->as_slots[i];
+    return NULL;
+}
+
+/* A slot to save cr3's space in: its own, else an empty one, else the
+ * least recently used. */
+static struct as_slot *slot_claim(struct cpu *cpu, uint32_t cr3)
+{
+    struct bt *bt = cpu->bt;
+    struct as_slot *s = slot_find(bt, cr3);
+    for (int i = 0; i < AS_SLOTS && !s; i++)
+        if (!bt->as_slots[i].cr3)
+            s = &bt->as_slots[i];
+    for (int i = 0; i < AS_SLOTS && !s; i++)
+        if (i == 0 || bt->as_slots[i].used < s->used)
+            s = &bt->as_slots[i];
+    s->cr3 = as_key(cr3);
+    s->used = ++bt->as_clock;
+    s->checked = as_checked(cpu);
+    s->a20_mask = cpu->a20_mask;
+    s->flush_gen = bt->flush_gen;
+    s->n = s->n_jc = s->n_tables = 0;
+    return s;
+}
+
+/* One bit per TLB entry (half, index), set while the log's stable
+ * prefix lists it: a later copy of it in the log is then known. */
+#define AS_MARK_BYTES (2 * TLB_SIZE / 8)
+
+static bool as_mark_set(struct bt *bt, uint32_t logged)
+{
+    uint32_t k = logged & 0x1ffffu;
+    uint8_t m = (uint8_t)(1u << (k & 7)), was = bt->as_mark[k >> 3] & m;
+    bt->as_mark[k >> 3] |= m;
+    return was;
+}
+
+/* The log is about to change (every change of it in this file calls
+ * this first): no prefix of it is known to stay. */
+static void as_stable_forget(struct cpu *cpu)
+{
+    struct bt *bt = cpu->bt;
+    if (!bt || !bt->as_stable_n)
+        return;
+    if (bt->as_stable_n > cpu->tlb_log_n) {
+        memset(bt->as_mark, 0, AS_MARK_BYTES); /* cannot tell which */
+    } else {
+        for (uint32_t i = 0; i < bt->as_stable_n; i++) {
+            uint32_t k = cpu->tlb_log[i] & 0x1ffffu;
+            bt->as_mark[k >> 3] &= (uint8_t)~(1u << (k & 7));
+        }
+    }
+    bt->as_stable_n = 0;
+}
+
+/* How much of the log's front can stay unseen at this switch: the entries
+ * that stayed at the last one, if both spaces hold the directory entries
+ * over all of them. */
+static uint32_t as_stable_prefix(struct cpu *cpu, struct pde_memo *memo)
+{
+    struct bt *bt = cpu->bt;
+    if (bt->as_stable_regions > AS_STABLE_REGIONS ||
+        bt->as_stable_n > cpu->tlb_log_n)
+        return 0;
+    for (uint32_t r = 0; r < bt->as_stable_regions; r++) {
+        const struct pde_pair *pp =
+            pde_pair_read(cpu, memo, (uint32_t)bt->as_stable[r] << 22);
+        if (pp->new_pde != pp->old_pde ||
+            (pp->old_pde & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
+            return 0;
+    }
+    return bt->as_stable_n;
+}
+
+/* The region of an entry that stays goes into the list for the next
+ * switch (past AS_STABLE_REGIONS: unknown, nothing is skipped). */
+static void as_stable_note(struct bt *bt, uint32_t lin)
+{
+    uint16_t r = (uint16_t)(lin >> 22);
+    for (uint32_t i = 0; i < bt->as_stable_regions; i++)
+        if (bt->as_stable[i] == r)
+            return;
+    if (bt->as_stable_regions < AS_STABLE_REGIONS)
+        bt->as_stable[bt->as_stable_regions] = r;
+    if (bt->as_stable_regions <= AS_STABLE_REGIONS)
+        bt->as_stable_regions++;
+}
+
+/* The live TLB at a switch from old_cr3 to new_cr3: entries under a
+ * directory entry both spaces hold stay, the others are saved in *s
+ * (claimed on first use). check: match each against the tables first. */
+static void switch_tlb(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3,
+                       bool check, struct as_slot **s)
+{
+    struct bt *bt = cpu->bt;
+    struct pde_memo memo;
+    pde_memo_init(&memo, old_cr3, new_cr3);
+    uint32_t n = cpu->tlb_log_n, same = 0;
+    uint32_t prefix = check ? 0 : as_stable_prefix(cpu, &memo), kept = prefix;
+    if (!prefix) {
+        as_stable_forget(cpu);
+        bt->as_stable_regions = 0;
+    }
+    /* an entry that stays is listed once (a refill after INVLPG logs it
+     * again): the marks find the copies */
+    for (uint32_t i = prefix; i < n; i++) {
+        uint32_t e = cpu->tlb_log[i];
+        if (e & TLB_LOG_GLOBAL) {
+            if (!as_mark_set(bt, e))
+                cpu->tlb_log[kept++] = e;
+            continue;
+        }
+        struct tlb *t = &cpu->tlb[(e >> 16) & 1u];
+        uint32_t idx = e & TLB_MASK;
+        int32_t rtag = t->rtag[idx];
+        if (rtag == (int32_t)TLB_TAG_INVALID)
+            continue;
+        uint32_t lin = (uint32_t)(-rtag) << 12;
+        const struct pde_pair *pp = pde_pair_read(cpu, &memo, lin);
+        bool ok = (pp->old_pde & (PTE_P | PTE_A)) == (PTE_P | PTE_A);
+        struct as_probe p;
+        if (check) {
+            uintptr_t host = (uintptr_t)(t->addend[idx] + lin);
+            ok = as_probe(cpu, old_cr3, pp->old_pde, lin, (e >> 16) & 1u, &p) &&
+                 host == (uintptr_t)(cpu->ram + p.phys);
+            if (ok && !p.wd)
+                t->wtag[idx] = (int32_t)TLB_TAG_INVALID;
+        }
+        if (ok && pp->new_pde == pp->old_pde) {
+            if (!as_mark_set(bt, e))
+                cpu->tlb_log[kept++] = e;
+            same++;
+            as_stable_note(bt, lin);
+            continue;
+        }
+        if (ok && !*s)
+            *s = slot_claim(cpu, old_cr3);
+        if (ok && (*s)->n < AS_SLOT_ENTRIES) {
+            struct as_slot *sl = *s;
+            uint32_t leaf = as_leaf(cpu, old_cr3, pp->old_pde, lin);
+            sl->e[sl->n].logged = e;
+            sl->e[sl->n].rtag = rtag;
+            sl->e[sl->n].wtag = t->wtag[idx];
+            sl->e[sl->n].leaf = leaf;
+            sl->e[sl->n].addend = t->addend[idx];
+            sl->n++;
+            slot_note_table(sl, leaf);
+        }
+        t->rtag[idx] = t->wtag[idx] = (int32_t)TLB_TAG_INVALID;
+    }
+    cpu->tlb_log_n = kept;
+    bt->as_stable_n = kept; /* and as_mark holds exactly these */
+    bt->stats.tlb_as_restored += same + prefix;
+}
+
+/* The block a live branch-cache entry leads to, if the tables of cr3
+ * (directory entry pde for it) still lead there; p gets its leaf.
+ * optional: the MODE_OPTIONAL bits of bt_mode(). */
+static struct block *jc_entry_block(struct cpu *cpu, uint32_t cr3, uint32_t pde,
+                                    uint32_t user, uint32_t idx,
+                                    uint32_t optional, struct as_probe *p)
+{
+    /* cache_jc_fill's tag: -(eip + jc_mode_tag(mode)), without the CPL
+     * and the optional bits (those of every block in the cache) */
+    uint64_t key = -(uint64_t)cpu->jc[user].tag[idx];
+    uint32_t eip = (uint32_t)key;
+    uint32_t mode = (uint32_t)(key >> 32) | optional;
+    if (!as_probe(cpu, cr3, pde, eip, user, p))
+        return NULL;
+    uint32_t phys = p->phys | (eip & 0xfffu);
+    struct block *b = cache_lookup(cpu->bt, eip, phys,
+                                   mode | (user ? MODE_CPL3 : MODE_CPL0));
+    if (!b && !user)
+        b = cache_lookup(cpu->bt, eip, phys, mode); /* CPL 1 or 2 */
+    /* the same block, and one whose bytes all lie on eip's page */
+    if (!b || (uint64_t)(uintptr_t)b->code != cpu->jc[user].code[idx] ||
+        (b->phys_last >> 12) != (b->phys >> 12))
+        return NULL;
+    return b;
+}
+
+/* Whether every live branch-cache entry lies under a directory entry the
+ * two spaces share (and off the last page of its 4 MiB), judged from
+ * cache.c's list of linear pages that may hold entries: then they all
+ * stay without a look at each. */
+static bool jc_all_shared(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3)
+{
+    if (cpu->jc_pages_n > JC_PAGE_LOG)
+        return false; /* the list overflowed */
+    struct pde_memo memo;
+    pde_memo_init(&memo, old_cr3, new_cr3);
+    for (uint32_t i = 0; i < cpu->jc_pages_n; i++) {
+        uint32_t pg = cpu->jc_pages[i];
+        const struct pde_pair *pp = pde_pair_read(cpu, &memo, pg << 12);
+        if (pp->new_pde != pp->old_pde ||
+            (pp->old_pde & (PTE_P | PTE_A)) != (PTE_P | PTE_A) ||
+            (pg & 1023u) == 1023u)
+            return false;
+    }
+    return true;
+}
+
+/* The live non-global branch-cache entries at a switch. What
+ * cache_jc_clear_nonglobal does to all of them (tag, logged bit, log)
+ * happens here only to those not under a directory entry both spaces
+ * hold; their blocks go to *s if the tables of old_cr3 still lead there.
+ * An entry on the last page of a 4 MiB region may have a block that
+ * reaches into the next region: it never stays. */
+static void switch_jc(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3,
+                      bool check, struct as_slot **s)
+{
+    if (!check && jc_all_shared(cpu, old_cr3, new_cr3)) {
+        cpu->bt->stats.jc_as_restored += cpu->jc_nlog_n;
+        return;
+    }
+    struct pde_memo memo;
+    pde_memo_init(&memo, old_cr3, new_cr3);
+    uint32_t optional = bt_mode(cpu) & MODE_OPTIONAL, kept = 0;
+    for (uint32_t i = 0; i < cpu->jc_nlog_n; i++) {
+        uint32_t e = cpu->jc_nlog[i];
+        uint32_t user = (e >> 16) & 1u, idx = e & (JC_SIZE - 1);
+        int64_t tag = cpu->jc[user].tag[idx];
+        if (tag != 1) {
+            uint32_t eip = (uint32_t)-(uint64_t)tag;
+            const struct pde_pair *pp = pde_pair_read(cpu, &memo, eip);
+            bool shared = pp->new_pde == pp->old_pde &&
+                          (pp->old_pde & (PTE_P | PTE_A)) == (PTE_P | PTE_A) &&
+                          ((eip >> 12) & 1023u) != 1023u;
+            struct as_probe p;
+            struct block *b = NULL;
+            if (check || !shared)
+                b = jc_entry_block(cpu, old_cr3, pp->old_pde, user, idx,
+                                   optional, &p);
+            if (shared && (b || !check)) {
+                cpu->jc_nlog[kept++] = e;
+                cpu->bt->stats.jc_as_restored++;
+                continue;
+            }
+            if (b && !*s)
+                *s = slot_claim(cpu, old_cr3);
+            if (b && (*s)->n_jc < AS_SLOT_JC) {
+                (*s)->jc[(*s)->n_jc].b = b;
+                (*s)->jc[(*s)->n_jc].leaf = p.leaf;
+                (*s)->n_jc++;
+                slot_note_table(*s, p.leaf);
+            }
+        }
+        cpu->jc[user].tag[idx] = 1;
+        cpu->jc_logged[user][idx] &= (uint8_t)~1u;
+    }
+    cpu->jc_nlog_n = kept;
+}
+
+static void restore(struct cpu *cpu, struct as_slot *sl)
+{
+    struct bt *bt = cpu->bt;
+    uint32_t k;
+    for (k = 0; k < sl->n && cpu->tlb_log_n < TLB_LOG_SIZE; k++) {
+        uint32_t e = sl->e[k].logged;
+        struct tlb *t = &cpu->tlb[(e >> 16) & 1u];
+        uint32_t idx = e & TLB_MASK;
+        t->rtag[idx] = sl->e[k].rtag;
+        /* a page may have gained translated code meanwhile */
+        uint32_t lin_page = (uint32_t)(-sl->e[k].rtag) << 12;
+        uint32_t phys = (uint32_t)((uintptr_t)(sl->e[k].addend + lin_page) -
+                                   (uintptr_t)cpu->ram);
+        t->wtag[idx] = cache_page_has_code(bt, phys) ? (int32_t)TLB_TAG_INVALID
+                                                     : sl->e[k].wtag;
+        t->addend[idx] = sl->e[k].addend;
+        cpu->tlb_log[cpu->tlb_log_n++] = e;
+    }
+    bt->stats.tlb_as_restored += k;
+    /* blocks survive unless invalidated (valid) or the cache was flushed */
+    if (sl->flush_gen != bt->flush_gen)
+        return;
+    for (k = 0; k < sl->n_jc; k++) {
+        if (sl->jc[k].b->valid) {
+            cache_jc_fill(cpu, sl->jc[k].b);
+            bt->stats.jc_as_restored++;
+        }
+    }
 }
 
 void bt_tlb_switch_as(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3)
@@ -640,69 +1206,34 @@ void bt_tlb_switch_as(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3)
         bt_tlb_flush(cpu);
         return;
     }
+    if (!(cpu->cr0 & CR0_PG)) {
+        bt_tlb_flush_nonglobal(cpu); /* no tables to compare yet */
+        return;
+    }
     if (!bt->as_slots) {
-        bt->as_slots = calloc(AS_SLOTS, sizeof *bt->as_slots);
+        /* one block (bt_destroy frees as_slots): the slots, then the marks */
+        bt->as_slots = calloc(1, AS_SLOTS * sizeof *bt->as_slots + AS_MARK_BYTES);
         if (!bt->as_slots) {
             bt_tlb_flush_nonglobal(cpu);
             return;
         }
+        bt->as_mark = (uint8_t *)(bt->as_slots + AS_SLOTS);
     }
-    /* keep the old space's non-global entries in a slot (LRU) */
-    struct as_slot *save = NULL;
-    for (int i = 0; i < AS_SLOTS && old_cr3; i++)
-        if (bt->as_slots[i].cr3 == old_cr3)
-            save = &bt->as_slots[i];
-    for (int i = 0; i < AS_SLOTS && !save && old_cr3; i++)
-        if (!save || bt->as_slots[i].used < save->used)
-            save = &bt->as_slots[i];
-    if (save) {
-        save->cr3 = old_cr3;
-        save->used = ++bt->as_clock;
-        save->n = 0;
-    }
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < cpu->tlb_log_n; i++) {
-        uint32_t e = cpu->tlb_log[i];
-        if (e & TLB_LOG_GLOBAL) {
-            cpu->tlb_log[kept++] = e;
-            continue;
-        }
-        struct tlb *t = &cpu->tlb[(e >> 16) & 1u];
-        uint32_t idx = e & TLB_MASK;
-        if (save && save->n < AS_SLOT_ENTRIES &&
-            t->rtag[idx] != (int32_t)TLB_TAG_INVALID) {
-            save->e[save->n].logged = e;
-            save->e[save->n].rtag = t->rtag[idx];
-            save->e[save->n].wtag = t->wtag[idx];
-            save->e[save->n].addend = t->addend[idx];
-            save->n++;
-        }
-        t->rtag[idx] = t->wtag[idx] = (int32_t)TLB_TAG_INVALID;
-    }
-    cpu->tlb_log_n = kept;
-    cache_jc_clear_nonglobal(cpu);
+    /* the live entries supersede whatever was saved for old_cr3 */
+    struct as_slot *save = slot_find(bt, old_cr3);
+    if (save)
+        save->cr3 = 0;
+    save = NULL;
+    bool check = bt->as_dirty;
+    bt->as_dirty = false;
+    switch_tlb(cpu, old_cr3, new_cr3, check, &save);
+    switch_jc(cpu, old_cr3, new_cr3, check, &save);
     bt->stats.tlb_as_switches++;
-    /* bring back the new space's entries */
-    for (int i = 0; i < AS_SLOTS; i++) {
-        struct as_slot *sl = &bt->as_slots[i];
-        if (sl->cr3 != new_cr3 || !new_cr3)
-            continue;
-        for (uint32_t k = 0; k < sl->n && cpu->tlb_log_n < TLB_LOG_SIZE; k++) {
-            uint32_t e = sl->e[k].logged;
-            struct tlb *t = &cpu->tlb[(e >> 16) & 1u];
-            uint32_t idx = e & TLB_MASK;
-            t->rtag[idx] = sl->e[k].rtag;
-            /* a page may have gained translated code meanwhile */
-            uint32_t lin_page = (uint32_t)(-sl->e[k].rtag) << 12;
-            uint32_t phys = (uint32_t)((uintptr_t)(sl->e[k].addend + lin_page) -
-                                       (uintptr_t)cpu->ram);
-            t->wtag[idx] = cache_page_has_code(bt, phys) ? (int32_t)TLB_TAG_INVALID
-                                                         : sl->e[k].wtag;
-            t->addend[idx] = sl->e[k].addend;
-            cpu->tlb_log[cpu->tlb_log_n++] = e;
-        }
-        bt->stats.tlb_as_restored += sl->n;
+    struct as_slot *sl = slot_find(bt, new_cr3);
+    if (sl && sl != save) {
+        /* entries checked under other CR0.WP/CR4.PSE/A20 are not trusted */
+        if (sl->checked == as_checked(cpu) && sl->a20_mask == cpu->a20_mask)
+            restore(cpu, sl);
         sl->cr3 = 0; /* live again: the slot is free */
-        break;
     }
 }

@@ -212,6 +212,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     t->ended = false;
     t->direct = (mode & MODE_DIRECT) != 0;
     t->cur_direct = t->force_probe = false;
+    t->sreg_last_next = 0;
     b->eip = eip;
     b->phys = phys;
     b->phys_last = phys;

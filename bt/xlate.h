@@ -57,6 +57,10 @@ struct tctx {
     bool cur_direct;      /* the pending access is direct */
     bool force_probe;     /* next access must use the TLB probe */
     unsigned seg_check_size; /* size of the access whose limit is checked */
+    /* the last MOV Sreg, r32/r16 done inline (xlate_seg.c): segment, the
+     * guest register, and the EIP after it (0: none) */
+    int sreg_last_seg, sreg_last_reg;
+    uint32_t sreg_last_next;
 };
 
 typedef void (*xlate_fn)(struct tctx *t);
@@ -70,6 +74,8 @@ xlate_fn xlate_lookup(ZydisMnemonic m);
 void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust);
 /* Linear address for a stack slot [ESP + disp] into r10d. */
 void x_stack_ea(struct tctx *t, int32_t disp);
+/* The same for a `size`-byte stack range (its limit check, if any). */
+void x_stack_ea_size(struct tctx *t, int32_t disp, unsigned size);
 /* TLB probe of r10d for `size` bytes; leaves the host pointer in r10.
  * The caller then emits the access ("core") and calls x_probe_end. A
  * store's core must hold every register update of its instruction that
@@ -79,6 +85,8 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc);
 void x_probe_end(struct tctx *t);
 /* The memory operand of the pending access, `size` bytes. */
 eop x_mem(struct tctx *t, unsigned size);
+/* The same, `disp` bytes further (within the probed range). */
+eop x_mem_disp(struct tctx *t, unsigned size, int32_t disp);
 void x_emit_slow_stubs(struct tctx *t);
 
 /* translate.c */
@@ -108,6 +116,17 @@ ZydisRegister host_reg(ZydisRegister guest, bool ecx_in_rcx);
 /* Load an r/m operand's value (zero-extended) into r8 for a helper and
  * return the HA_ argument bits describing it. */
 uint32_t x_rm_to_helper(struct tctx *t, const ZydisDecodedOperand *op);
+
+/* xlate_seg.c: MOV/POP to DS, ES, FS, GS from the segment-load cache.
+ * x_seg_load: selector in r8d; a hit loads segment s (and adds esp_add
+ * to ESP), a miss calls fn(arg) for the whole instruction; either way
+ * the block goes on. Only where x_seg_inline_ok says so. */
+bool x_seg_inline_ok(const struct tctx *t, int s);
+void x_seg_load(struct tctx *t, int s, unsigned esp_add, void *fn, uint32_t arg);
+/* MOV Sreg, reg right after a MOV Sreg' from the same register: a copy
+ * of Sreg' when that keeps the mode; false: not applicable. */
+bool x_seg_load_same(struct tctx *t, int s, int guest_reg);
+void x_seg_note_load(struct tctx *t, int s, int guest_reg);
 
 #define OFF(f) ((int64_t)offsetof(struct cpu, f))
 

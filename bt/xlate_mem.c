@@ -137,22 +137,32 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
     add_seg_base(t, op->mem.segment);
 }
 
-void x_stack_ea(struct tctx *t, int32_t disp)
+void x_stack_ea_size(struct tctx *t, int32_t disp, unsigned size)
 {
     struct emit *e = &t->e;
     if (disp)
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R14, NOREG, 0, disp, 4));
     else
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(R14D));
-    t->seg_check_size = 4;
+    t->seg_check_size = size;
     add_seg_base(t, ZYDIS_REGISTER_SS);
+}
+
+void x_stack_ea(struct tctx *t, int32_t disp)
+{
+    x_stack_ea_size(t, disp, 4);
+}
+
+eop x_mem_disp(struct tctx *t, unsigned size, int32_t disp)
+{
+    if (t->cur_direct)
+        return M(R15, R10, 1, (int64_t)BT_RAM_OFFSET + disp, (uint16_t)size);
+    return M(R10, NOREG, 0, disp, (uint16_t)size);
 }
 
 eop x_mem(struct tctx *t, unsigned size)
 {
-    if (t->cur_direct)
-        return M(R15, R10, 1, BT_RAM_OFFSET, (uint16_t)size);
-    return M(R10, NOREG, 0, 0, (uint16_t)size);
+    return x_mem_disp(t, size, 0);
 }
 
 static void add_stub(struct tctx *t, uint8_t *miss, unsigned size, unsigned acc)

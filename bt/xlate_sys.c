@@ -1,7 +1,10 @@
 /* System instructions: their operands are gathered inline (memory operand
  * linear address into cpu->sys_lin, far pointers into sys_imm/sys_sel)
  * and one helper, helper_sys, executes them in C. They end the block:
- * most of them change CPL, segments, paging or EIP. */
+ * most of them change CPL, segments, paging or EIP. Loads of DS, ES, FS
+ * and GS try the segment-load cache first (xlate_seg.c) and do not. */
+#include <stdio.h>
+
 #include "bt/helpers.h"
 #include "bt/regs.h"
 #include "bt/xlate.h"
@@ -154,5 +157,32 @@ void x_sys(struct tctx *t)
     if (mem >= 0 && (op == SYS_MOV_FROM_SREG || op == SYS_SLDT || op == SYS_STR ||
                      op == SYS_SMSW))
         osz = 2; /* stores to memory are 16-bit */
+    int sreg = (int)((arg >> 20) & 0xfu);
+    if (op == SYS_MOV_TO_SREG && x_seg_inline_ok(t, sreg)) {
+        /* the selector into r8d (from memory: r10d still holds its
+         * linear address, which sys_lin keeps for the helper), then a
+         * load the segment-load cache may know (xlate_seg.c) */
+        if (mem >= 0) {
+            x_probe(t, 2, ACC_READ);
+            E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), x_mem(t, 2));
+            x_probe_end(t);
+            x_seg_load(t, sreg, 0, (void *)helper_sys, arg | op | SA_SIZE(osz));
+            return;
+        }
+        bool h;
+        int g = guest_reg_num(o1->reg.value, &h);
+        if (g < 0 || h) {
+            e->failed = true;
+            snprintf(e->failed_what, sizeof e->failed_what,
+                     "segment load from an unexpected register");
+            return;
+        }
+        if (x_seg_load_same(t, sreg, g))
+            return;
+        E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), R(guest_host16[g]));
+        x_seg_load(t, sreg, 0, (void *)helper_sys, arg | op | SA_SIZE(osz));
+        x_seg_note_load(t, sreg, g);
+        return;
+    }
     x_call_helper_end(t, (void *)helper_sys, arg | op | SA_SIZE(osz));
 }

@@ -21,6 +21,10 @@ void x_loop(struct tctx *t);
 void x_push(struct tctx *t);
 void x_pop(struct tctx *t);
 void x_leave(struct tctx *t);
+void x_pusha(struct tctx *t);
+void x_popa(struct tctx *t);
+void x_pushf(struct tctx *t);
+void x_popf(struct tctx *t);
 void x_fpu(struct tctx *t);
 
 void x_sys(struct tctx *t);
@@ -166,11 +170,6 @@ static unsigned opsize(const struct tctx *t)
 {
     return t->in->d.operand_width == 16 ? 2 : 4;
 }
-
-static void x_pushf(struct tctx *t) { x_call_helper(t, (void *)helper_pushf, opsize(t)); }
-static void x_popf(struct tctx *t) { x_call_helper_end(t, (void *)helper_popf, opsize(t)); }
-static void x_pusha(struct tctx *t) { x_call_helper(t, (void *)helper_pusha, opsize(t)); }
-static void x_popa(struct tctx *t) { x_call_helper(t, (void *)helper_popa, opsize(t)); }
 
 static void x_enter(struct tctx *t)
 {

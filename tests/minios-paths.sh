@@ -22,8 +22,10 @@ MINIOS=${MINIOS:-build/guests/minios.elf}
 ROM_DIR=${ROM_DIR:-build/vmi-rom}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-120}
 
-WORKLOADS=(null_syscall ctxsw pagefault mmap_churn fork pingpong console
-           crc32 sieve quicksort matmul string interp timer)
+# remap checks TLB coherence: its check= differs from QEMU's if tpvm keeps
+# a translation (TLB or branch cache) that a page-table change made stale.
+WORKLOADS=(null_syscall ctxsw pagefault mmap_churn fork pingpong remap
+           console crc32 sieve quicksort matmul string interp timer)
 # guest_exit(0) through isa-debug-exit: the VMM exits with (0 << 1) | 1.
 EXIT_STATUS_OF_CODE_0=1
 

@@ -92,16 +92,25 @@ static void flush_all(struct vmi *v, struct cpu *cpu)
     bt_tlb_flush(cpu);
 }
 
-/* A page-table entry changed (flags of a PxE call). Entries of the
- * current address space get their TLB entry dropped, now or, in lazy MMU
- * mode and for DEFER, at the next flush point. */
-static void pxe_changed(struct vmi *v, struct cpu *cpu, uint32_t flags)
+/* CR0/CR4 bits that change what a walk gives: saved sets go too. */
+static void paging_mode_changed(struct vmi *v, struct cpu *cpu)
 {
-    if (!(flags & VMI_PAGE_CURRENT_AS)) {
-        /* another address space's tables: its saved TLB set is stale */
-        bt_tlb_drop_saved(cpu);
+    flush_all(v, cpu);
+    bt_tlb_drop_saved(cpu);
+}
+
+/* A page-table entry at linear address ptr changed (flags of a PxE call).
+ * Saved TLB sets of other address spaces lose the entries that came from
+ * it, whatever the flags say (kernel tables are shared by every space).
+ * Entries of the current address space get their TLB entry dropped, now
+ * or, in lazy MMU mode and for DEFER, at the next flush point; without
+ * CURRENT_AS the guest flushes as x86 requires. */
+static void pxe_changed(struct vmi *v, struct cpu *cpu, uint32_t ptr,
+                        uint32_t flags)
+{
+    bt_tlb_pte_written(cpu, ptr);
+    if (!(flags & VMI_PAGE_CURRENT_AS))
         return;
-    }
     v->stats.lazy_queued++;
     if (flags & VMI_PAGE_PD) {
         v->lazy_flush_all = true; /* a PDE covers 4 MiB */
@@ -333,7 +342,7 @@ static int hc_set_cr0(struct vmi *v, struct cpu *cpu, struct hc *h)
     uint32_t old = cpu->cr0;
     cpu->cr0 = val;
     if ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE))
-        flush_all(v, cpu);
+        paging_mode_changed(v, cpu);
     return VMI_OK;
 }
 
@@ -345,9 +354,10 @@ static int hc_set_cr2(struct vmi *v, struct cpu *cpu, struct hc *h)
 }
 
 /* Loading CR3. A VMI guest reports every page-table change, so the TLB
- * entries of the address space being left are kept aside and those of the
- * one being entered come back (bt_tlb_switch_as), where a native CR3 load
- * must drop them all. Queued updates are applied first. */
+ * and branch-cache entries of the address space being left are kept
+ * (shared tables) or set aside, and those of the one being entered come
+ * back (bt_tlb_switch_as), where a native CR3 load must drop them all.
+ * Queued updates are applied first. */
 static int hc_set_cr3(struct vmi *v, struct cpu *cpu, struct hc *h)
 {
     if (!cr3_in_ram(cpu, h->a1))
@@ -367,7 +377,7 @@ static int hc_set_cr4(struct vmi *v, struct cpu *cpu, struct hc *h)
     uint32_t old = cpu->cr4;
     cpu->cr4 = h->a1;
     if ((old ^ h->a1) & (CR4_PSE | CR4_PGE))
-        flush_all(v, cpu);
+        paging_mode_changed(v, cpu);
     return VMI_OK;
 }
 
@@ -456,7 +466,7 @@ static int hc_set_pxe(struct vmi *v, struct cpu *cpu, struct hc *h)
     if (bt_guest_write(cpu, ptr, &val, 4))
         return VMI_ERR_BAD_ADDRESS;
     v->stats.set_pxe++;
-    pxe_changed(v, cpu, flags);
+    pxe_changed(v, cpu, ptr, flags);
     return VMI_OK;
 }
 
@@ -471,7 +481,7 @@ static int hc_update_pxe(struct vmi *v, struct cpu *cpu, struct hc *h)
     if (bt_guest_read(cpu, ptr, &val, 4))
         return VMI_ERR_BAD_ADDRESS;
     v->stats.update_pxe++;
-    pxe_changed(v, cpu, flags);
+    pxe_changed(v, cpu, ptr, flags);
     return VMI_OK;
 }
 
@@ -503,6 +513,8 @@ static int hc_allocate_page(struct vmi *v, struct cpu *cpu, struct hc *h)
             bt_invalidate_phys(cpu->bt, dst, count * 4);
         v->stats.clone_entries += count;
     }
+    /* its old contents were written without notification */
+    bt_tlb_table_reset(cpu, pfn * PAGE_SIZE);
     v->page_level[pfn] = level;
     v->stats.allocate_page++;
     return VMI_OK;
@@ -511,13 +523,14 @@ static int hc_allocate_page(struct vmi *v, struct cpu *cpu, struct hc *h)
 /* EAX pfn, EDX flags: must match how the page was registered. */
 static int hc_release_page(struct vmi *v, struct cpu *cpu, struct hc *h)
 {
-    (void)cpu;
     uint32_t pfn = h->a1;
     if (!frame_in_ram(v, pfn))
         return VMI_ERR_BAD_ADDRESS;
     if ((h->a2 & VMI_PAGE_PAE) || !pxe_level_ok(h->a2) ||
         v->page_level[pfn] != (h->a2 & (VMI_PAGE_PT | VMI_PAGE_PD)))
         return VMI_ERR_INVALID;
+    /* it may be reused as anything, even as another directory */
+    bt_tlb_table_reset(cpu, pfn * PAGE_SIZE);
     v->page_level[pfn] = 0;
     v->stats.release_page++;
     return VMI_OK;

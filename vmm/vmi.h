@@ -23,8 +23,19 @@
  *   - Page-table writes go to guest memory at once; only TLB invalidation
  *     is batched (lazy MMU mode, VMI_PAGE_DEFER) and applied when the
  *     guest leaves lazy mode, flushes, invalidates a page or loads CR3.
- *     Notifications without VMI_PAGE_CURRENT_AS need no action: the guest
- *     flushes as x86 requires, and the soft TLB follows x86 rules.
+ *     Without VMI_PAGE_CURRENT_AS the live TLB is left to the guest's
+ *     flushes, as x86 wants.
+ *   - SetCR3 keeps translations (bt_tlb_switch_as): TLB and branch-cache
+ *     entries under directory entries both spaces hold stay live, the
+ *     others are saved for the space left and come back when it is
+ *     entered again. That relies on the guest reporting every page-table
+ *     write, as the VMI contract says: each SetPxE/UpdatePxE, whatever its
+ *     flags, drops the saved entries that came from that entry
+ *     (bt_tlb_pte_written: its PTE, or the 4 MiB under a PDE, in every
+ *     saved set, since tables may be shared); AllocatePage and
+ *     ReleasePage forget everything saved from the page
+ *     (bt_tlb_table_reset); CR0.PG/WP/PE and CR4.PSE/PGE changes drop all
+ *     saved sets.
  *   - Counters: REAL = AVAILABLE = the guest TSC (one vCPU, no stolen
  *     time accounted); STOLEN reads 0.
  */

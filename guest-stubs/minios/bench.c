@@ -20,6 +20,8 @@
 #define CONSOLE_LINES 16
 #define CONSOLE_WIDTH 64
 #define TIMER_TICKS 5
+#define REMAP_GROUPS 4
+#define REMAP_ROUNDS 64
 
 static void report(const char *name, uint32_t ops, uint64_t cycles,
                    uint32_t check)
@@ -74,6 +76,29 @@ static void run_pingpong(void)
     report("pingpong", PINGPONGS, cycles, check);
 }
 
+/* TLB coherence, not speed: groups of three tasks, one of whose page
+ * tables change while it is switched out (user.c); each group reuses the
+ * frames the one before freed. One op is a round. */
+static void run_remap(void)
+{
+    uint32_t check_sum = 0;
+    uint64_t cycles_sum = 0;
+    for (uint32_t group = 0; group < REMAP_GROUPS; group++) {
+        uint32_t check;
+        uint64_t cycles;
+        uint32_t arg = (group + 1) << 16 | REMAP_ROUNDS;
+        struct task *a = task_spawn(u_remap_a, 0, arg);
+        struct task *b = task_spawn(u_remap_b, 0, arg);
+        struct task *c = task_spawn(u_remap_c, (uint32_t)task_tid(b), arg);
+        task_set_args(a, (uint32_t)task_tid(c), arg);
+        task_set_args(b, (uint32_t)(task_tid(a) | task_tid(c) << 16), arg);
+        wait_all(&check, &cycles);
+        check_sum = (check_sum << 7 | check_sum >> 25) ^ check;
+        cycles_sum += cycles;
+    }
+    report("remap", REMAP_GROUPS * REMAP_ROUNDS, cycles_sum, check_sum);
+}
+
 static void run_compute(void)
 {
     for (unsigned i = 0; i < compute_kernel_count; i++) {
@@ -102,7 +127,7 @@ static void check_user_text(void)
 {
     static user_entry_fn *const entries[] = {
         u_null_syscall, u_yield, u_pagefault, u_mmap_churn, u_fork, u_ping,
-        u_pong, u_console,
+        u_pong, u_console, u_remap_a, u_remap_b, u_remap_c,
     };
     for (unsigned i = 0; i < sizeof entries / sizeof entries[0]; i++)
         if ((const char *)entries[i] < user_text_start ||
@@ -121,6 +146,7 @@ void bench_run_all(void)
     run_user("mmap_churn", MMAP_ROUNDS, u_mmap_churn, MMAP_ROUNDS, MMAP_PAGES);
     run_user("fork", FORKS, u_fork, FORKS, 0);
     run_pingpong();
+    run_remap();
     run_user("console", CONSOLE_LINES * CONSOLE_WIDTH, u_console, CONSOLE_LINES,
              CONSOLE_WIDTH);
     if (frames_free() != frames)

@@ -31,6 +31,7 @@
 #define PTE_P 0x001u
 #define PTE_W 0x002u
 #define PTE_U 0x004u
+#define PTE_A 0x020u
 #define PTE_FRAME 0xfffff000u
 
 #define EFLAGS_IF 0x200
@@ -53,5 +54,12 @@
 #define SYS_SEND 8    /* EBX tid, ECX message -> 0, or -1 */
 #define SYS_RECV 9    /* -> the message */
 #define SYS_RESULT 10 /* EBX check, ECX cycles low, EDX cycles high */
+/* For the remap workload: page tables changed behind a task's back.
+ * EBX tid (0: the caller), ECX address, EDX value -> 0, or -1 */
+#define SYS_REMAP 11   /* a fresh page holding value at the address */
+#define SYS_SWAPTABLES 12 /* its 4 MiB and the next trade page tables */
+#define SYS_SHARE 13   /* use tid's page table for the address's 4 MiB */
+#define SYS_UNSHARE 14 /* ECX address: stop using a shared page table */
+#define SYS_POKE 15    /* write value at the address, in tid's memory */
 
 #endif

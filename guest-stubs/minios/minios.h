@@ -58,6 +58,17 @@ bool aspace_map_zero(struct aspace *as, uint32_t va);
 /* Unmap [va, va + n pages); returns how many were mapped. */
 uint32_t aspace_unmap(struct aspace *as, uint32_t va, uint32_t n);
 bool aspace_is_mapped(const struct aspace *as, uint32_t va);
+/* Present entries changed in place (the remap workload). remap: a fresh
+ * frame holding value at va, the old one freed. swap_tables: va's 4 MiB
+ * and the next trade their page tables. share: as uses owner's page
+ * table for va's 4 MiB (false: owner has none, or as has one); unshare
+ * must undo it before either space is destroyed. poke: write value at
+ * va through the kernel's map of the frame (false: not mapped). */
+void aspace_remap(struct aspace *as, uint32_t va, uint32_t value);
+void aspace_swap_tables(struct aspace *as, uint32_t va);
+bool aspace_poke(struct aspace *as, uint32_t va, uint32_t value);
+bool aspace_share(struct aspace *as, const struct aspace *owner, uint32_t va);
+void aspace_unshare(struct aspace *as, uint32_t va);
 
 /* ---- task.c: tasks, scheduler, system calls ---- */
 struct task_result {

@@ -1,8 +1,8 @@
 /* minios: physical frames and 2-level address spaces. Every page-table
- * change goes through set_pte with VMI flags (PT/PD, CURRENT_AS|VA for the
- * loaded address space), every page-table page is registered with
- * alloc_page/release_page, and batches run in lazy MMU mode, so that on
- * the VMI path the monitor hears of each change as Linux told VMware's. */
+ * change goes through set_pte with the VMI flags Linux gave (pte_flags),
+ * every page-table page is registered with alloc_page/release_page, and
+ * batches run in lazy MMU mode, so that on the VMI path the monitor hears
+ * of each change as Linux told VMware's. */
 #include "minios.h"
 #include "pvops.h"
 #include "vmi_abi.h"
@@ -46,12 +46,15 @@ void aspace_load(const struct aspace *as)
     write_cr3((uint32_t)as->pd);
 }
 
-/* The VMI flags for an entry of as mapping va. */
-static uint32_t pte_flags(const struct aspace *as, uint32_t va, uint32_t level)
+/* The VMI flags of a page-table entry of as mapping va, as Linux's
+ * vmi_flags_addr: CURRENT_AS and the VA when the loaded space sees the
+ * change, which is also the case for the kernel's entries (its tables are
+ * in every space, like init_mm's); otherwise the level alone. */
+static uint32_t pte_flags(const struct aspace *as, uint32_t va)
 {
-    if (as == loaded)
-        return level | VMI_PAGE_CURRENT_AS | (va & VMI_PAGE_VA_MASK);
-    return level;
+    if (as == loaded || as == &kernel_as)
+        return VMI_PAGE_PT | VMI_PAGE_CURRENT_AS | (va & VMI_PAGE_VA_MASK);
+    return VMI_PAGE_PT;
 }
 
 /* The page table for va, created (and registered) when create is set. */
@@ -63,7 +66,9 @@ static uint32_t *page_table(const struct aspace *as, uint32_t va, bool create)
             return NULL;
         uint32_t pt = frame_alloc();
         pv_ops.alloc_page(pt >> PAGE_SHIFT, VMI_PAGE_L1, 0, 0, 0);
-        set_pte(pde, pt | PTE_P | PTE_W | PTE_U, pte_flags(as, va, VMI_PAGE_PD));
+        /* as Linux's set_pmd: the level alone (an entry that was not
+         * present is in no TLB, so nothing needs flushing) */
+        set_pte(pde, pt | PTE_P | PTE_W | PTE_U, VMI_PAGE_PD);
     }
     return (uint32_t *)(*pde & PTE_FRAME);
 }
@@ -72,7 +77,7 @@ static void map(const struct aspace *as, uint32_t va, uint32_t pa, uint32_t prot
 {
     uint32_t *pt = page_table(as, va, true);
     set_pte(&pt[(va >> PAGE_SHIFT) & 1023], pa | prot,
-            pte_flags(as, va, VMI_PAGE_PT));
+            pte_flags(as, va));
 }
 
 /* The kernel's identity map: supervisor read/write, except the user
@@ -173,11 +178,70 @@ uint32_t aspace_unmap(struct aspace *as, uint32_t va, uint32_t n)
         if (!pte || !(*pte & PTE_P))
             continue;
         frame_free(*pte & PTE_FRAME);
-        set_pte(pte, 0, pte_flags(as, va, VMI_PAGE_PT));
+        set_pte(pte, 0, pte_flags(as, va));
         done++;
     }
     lazy_mode(VMI_LAZY_MODE_OFF);
     if (done && as == loaded)
         flush_tlb(VMI_FLUSH_TLB);
     return done;
+}
+
+/* ---- entries changed in place, for the remap workload: each change is
+ * reported with the flags above, and flushed as x86 wants when the
+ * loaded space sees it ---- */
+
+void aspace_remap(struct aspace *as, uint32_t va, uint32_t value)
+{
+    va &= ~(PAGE_SIZE - 1);
+    uint32_t *pte = &page_table(as, va, true)[(va >> PAGE_SHIFT) & 1023];
+    uint32_t old = *pte, fresh = frame_alloc();
+    *(uint32_t *)fresh = value;
+    set_pte(pte, fresh | PTE_P | PTE_W | PTE_U, pte_flags(as, va));
+    if (old & PTE_P) {
+        if (as == loaded)
+            invlpg(va);
+        frame_free(old & PTE_FRAME);
+    }
+}
+
+/* Both directory entries are written (two 4 MiB regions trade their
+ * tables). */
+void aspace_swap_tables(struct aspace *as, uint32_t va)
+{
+    uint32_t *pde = &as->pd[va >> 22], first = pde[0], second = pde[1];
+    set_pte(&pde[0], second, VMI_PAGE_PD);
+    set_pte(&pde[1], first, VMI_PAGE_PD);
+    if (as == loaded)
+        flush_tlb(VMI_FLUSH_TLB); /* present directory entries changed */
+}
+
+/* Through the kernel's map of the frame, as a driver would write a page
+ * of another task (false: not mapped, or crossing the page). */
+bool aspace_poke(struct aspace *as, uint32_t va, uint32_t value)
+{
+    const uint32_t *pt = page_table(as, va, false);
+    uint32_t pte = pt ? pt[(va >> PAGE_SHIFT) & 1023] : 0;
+    if (!(pte & PTE_P) || (va & (PAGE_SIZE - 1)) > PAGE_SIZE - 4)
+        return false;
+    memcpy((void *)((pte & PTE_FRAME) | (va & (PAGE_SIZE - 1))), &value, 4);
+    return true;
+}
+
+/* The directory entry is copied with A clear: this space has not walked
+ * it yet. */
+bool aspace_share(struct aspace *as, const struct aspace *owner, uint32_t va)
+{
+    uint32_t i = va >> 22;
+    if (!(owner->pd[i] & PTE_P) || (as->pd[i] & PTE_P))
+        return false;
+    set_pte(&as->pd[i], owner->pd[i] & ~PTE_A, VMI_PAGE_PD);
+    return true;
+}
+
+void aspace_unshare(struct aspace *as, uint32_t va)
+{
+    set_pte(&as->pd[va >> 22], 0, VMI_PAGE_PD);
+    if (as == loaded)
+        flush_tlb(VMI_FLUSH_TLB);
 }

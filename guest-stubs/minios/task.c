@@ -287,6 +287,43 @@ static uint32_t sys_recv(void)
     return msg;
 }
 
+/* The remap workload's calls: tid 0 is the caller. */
+static struct aspace *target_aspace(int tid, uint32_t va)
+{
+    struct task *t = tid ? task_by_tid(tid) : current;
+    if (!t || t == &tasks[0] || t->state == T_ZOMBIE ||
+        !user_range_ok(va, PAGE_SIZE))
+        return NULL;
+    return t->as;
+}
+
+static uint32_t sys_remap(unsigned nr, int tid, uint32_t va, uint32_t value)
+{
+    struct aspace *as = target_aspace(tid, va);
+    if (!as)
+        return (uint32_t)-1;
+    switch (nr) {
+    case SYS_REMAP:
+        aspace_remap(as, va, value);
+        return 0;
+    case SYS_SWAPTABLES:
+        if (va >= USER_END - (4u << 20))
+            return (uint32_t)-1;
+        aspace_swap_tables(as, va);
+        return 0;
+    case SYS_POKE:
+        return aspace_poke(as, va, value) ? 0 : (uint32_t)-1;
+    case SYS_SHARE:
+        return as != current->as && aspace_share(current->as, as, va)
+                   ? 0 : (uint32_t)-1;
+    default: /* SYS_UNSHARE, of the caller's own space */
+        if (as != current->as)
+            return (uint32_t)-1;
+        aspace_unshare(as, va);
+        return 0;
+    }
+}
+
 void syscall_dispatch(struct trap_frame *tf)
 {
     uint32_t b = tf->ebx, c = tf->ecx, d = tf->edx, r;
@@ -301,6 +338,13 @@ void syscall_dispatch(struct trap_frame *tf)
     case SYS_WAIT: r = sys_wait(); break;
     case SYS_SEND: r = sys_send((int)b, c); break;
     case SYS_RECV: r = sys_recv(); break;
+    case SYS_REMAP:
+    case SYS_SWAPTABLES:
+    case SYS_SHARE:
+    case SYS_UNSHARE:
+    case SYS_POKE:
+        r = sys_remap(tf->eax, (int)b, c, d);
+        break;
     case SYS_RESULT:
         current->result.reported = true;
         current->result.check = b;

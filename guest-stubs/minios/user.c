@@ -130,6 +130,125 @@ USER_ENTRY void u_pong(uint32_t peer, uint32_t n)
     finish(check, rdtsc() - t0);
 }
 
+/* The remap workload (TLB coherence): a, c and b pass a message round;
+ * while a waits, b changes a's page tables behind its back: a PTE of a's
+ * own table, two of a's directory entries, and a PTE of a table both
+ * share (in b's space, or in a's). a must then read what the tables say.
+ * c maps the shared address privately and runs right after a, who did
+ * not touch a page table; b remaps that page of c's too. Each task runs
+ * code of its own at the same address, called indirectly, and b has the
+ * kernel rewrite a's and c's.
+ * Values depend on the round and on salt, so a translation kept from an
+ * earlier round, from the other task, or from an earlier task whose
+ * frames these reuse, shows in the check. */
+#define REMAP_PTE 0x48000000u    /* a's own table: b remaps the page */
+#define REMAP_PDE 0x4c000000u    /* b swaps the tables of this 4 MiB and the next */
+#define REMAP_SHARED 0x60000000u /* a's table, which b uses too */
+#define REMAP_CODE 0x44000000u   /* each task's own code */
+
+/* The remap check: every bit of v reaches every bit of the result
+ * (check * 31 + v would lose differences in the top bits). */
+static inline uint32_t mix(uint32_t h, uint32_t v)
+{
+    h = (h ^ v) * 0x01000193u;
+    return h ^ (h >> 15);
+}
+
+/* mov eax, imm32; ret */
+static inline void put_code(uint32_t imm)
+{
+    volatile uint8_t *c = (volatile uint8_t *)REMAP_CODE;
+    c[0] = 0xb8;
+    for (int i = 0; i < 4; i++)
+        c[1 + i] = (uint8_t)(imm >> (8 * i));
+    c[5] = 0xc3;
+}
+
+static inline uint32_t call_code(void)
+{
+    uint32_t (*volatile fn)(void) = (uint32_t (*)(void))REMAP_CODE;
+    return fn(); /* indirect: through the branch cache */
+}
+
+USER_ENTRY void u_remap_a(uint32_t next, uint32_t rounds_salt)
+{
+    uint32_t rounds = rounds_salt & 0xffff, salt = rounds_salt >> 16, check = 0;
+    volatile uint32_t *p = (volatile uint32_t *)REMAP_PTE;
+    volatile uint32_t *q = (volatile uint32_t *)REMAP_PDE;
+    volatile uint32_t *q2 = (volatile uint32_t *)(REMAP_PDE + (4u << 20));
+    volatile uint32_t *s = (volatile uint32_t *)REMAP_SHARED;
+    uint64_t t0 = rdtsc();
+    put_code(0xa00000a1u | salt << 8);
+    for (uint32_t r = 0; r < rounds; r++) {
+        uint32_t v = (salt << 16) | (r << 8);
+        *p = v | 0xa1;
+        *q = v | 0xa3;
+        *q2 = v | 0xa4;
+        if (!(r & 1))
+            *s = v | 0x51; /* odd rounds only read: no fresh TLB entry */
+        check = mix(mix(mix(mix(mix(check, *p), *q), *q2), *s), call_code());
+        sys(SYS_SEND, next, r, 0);
+        sys(SYS_RECV, 0, 0, 0); /* b has changed all of them */
+        check = mix(check, *p);
+        check = mix(check, *q);
+        check = mix(check, *q2);
+        check = mix(check, *s);
+        check = mix(check, call_code());
+    }
+    finish(check, rdtsc() - t0);
+}
+
+USER_ENTRY void u_remap_c(uint32_t next, uint32_t rounds_salt)
+{
+    uint32_t rounds = rounds_salt & 0xffff, salt = rounds_salt >> 16, check = 0;
+    volatile uint32_t *s = (volatile uint32_t *)REMAP_SHARED;
+    uint64_t t0 = rdtsc();
+    put_code(0xc00000c3u | salt << 8);
+    for (uint32_t r = 0; r < rounds; r++) {
+        check = mix(check, sys(SYS_RECV, 0, 0, 0));
+        check = mix(check, *s);          /* c's own page, as b remapped it */
+        check = mix(check, call_code()); /* c's own code, as b rewrote it */
+        sys(SYS_SEND, next, r, 0);
+    }
+    finish(check, rdtsc() - t0);
+}
+
+/* peers: a's tid | c's tid << 16 */
+USER_ENTRY void u_remap_b(uint32_t peers, uint32_t rounds_salt)
+{
+    uint32_t rounds = rounds_salt & 0xffff, salt = rounds_salt >> 16, check = 0;
+    uint32_t peer = peers & 0xffff, c = peers >> 16;
+    volatile uint32_t *s = (volatile uint32_t *)REMAP_SHARED;
+    uint64_t t0 = rdtsc();
+    put_code(0xb00000b2u | salt << 8);
+    for (uint32_t r = 0; r < rounds; r++) {
+        uint32_t v = (salt << 16) | (r << 8);
+        check = mix(mix(check, sys(SYS_RECV, 0, 0, 0)), call_code());
+        if (r == 0)
+            check = mix(check, sys(SYS_SHARE, peer, REMAP_SHARED, 0));
+        check = mix(check, *s);
+        if (r & 1) {
+            /* through a's space: not flagged as ours, and not flushed
+             * here (x86 lets the CR3 load do it), so b must not look */
+            check = mix(check, sys(SYS_REMAP, peer, REMAP_SHARED, v | 0x52));
+        } else {
+            check = mix(check, sys(SYS_REMAP, 0, REMAP_SHARED, v | 0x52));
+            check = mix(check, *s);
+        }
+        check = mix(check, sys(SYS_REMAP, peer, REMAP_PTE, v | 0xa2));
+        check = mix(check, sys(SYS_SWAPTABLES, peer, REMAP_PDE, 0));
+        check = mix(check, sys(SYS_POKE, peer, REMAP_CODE + 1,
+                               0xa00000a1u | r << 16 | salt << 8));
+        check = mix(check, sys(SYS_REMAP, c, REMAP_SHARED, v | 0xc6));
+        check = mix(check, sys(SYS_POKE, c, REMAP_CODE + 1,
+                               0xc00000c3u | r << 16 | salt << 8));
+        if (r == rounds - 1)
+            check = mix(check, sys(SYS_UNSHARE, 0, REMAP_SHARED, 0));
+        sys(SYS_SEND, peer, r, 0);
+    }
+    finish(check, rdtsc() - t0);
+}
+
 /* Console throughput: lines of printable text through SYS_WRITE. */
 USER_ENTRY void u_console(uint32_t lines, uint32_t width)
 {

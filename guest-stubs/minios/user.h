@@ -16,5 +16,8 @@ USER_ENTRY void u_fork(uint32_t n, uint32_t unused);
 USER_ENTRY void u_ping(uint32_t peer, uint32_t n);
 USER_ENTRY void u_pong(uint32_t peer, uint32_t n);
 USER_ENTRY void u_console(uint32_t lines, uint32_t width);
+USER_ENTRY void u_remap_a(uint32_t next, uint32_t rounds_salt);
+USER_ENTRY void u_remap_c(uint32_t next, uint32_t rounds_salt);
+USER_ENTRY void u_remap_b(uint32_t peers, uint32_t rounds_salt);
 
 #endif

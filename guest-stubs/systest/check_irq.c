@@ -216,6 +216,24 @@ void check_irq_irr_pending(struct result *r)
         fail(r, "no tick once IF=1");
 }
 
+void check_irq_popf_if(struct result *r)
+{
+    unsigned start = irq_count[0];
+
+    start_ticks(); /* IF stays 0 */
+    if (!wait_irr0()) {
+        fail(r, "IRR bit 0 never set with IRQ0 unmasked and IF=0");
+        return;
+    }
+    if (!expect_eq(r, "ticks taken with IF=0", irq_count[0] - start, 0))
+        return;
+    write_eflags(EFLAGS_FIXED | EFLAGS_IF); /* POPF, not STI */
+    __asm__ volatile("nop; nop");
+    cli();
+    if (irq_count[0] == start)
+        fail(r, "no tick once POPF set IF");
+}
+
 void check_irq_sti_shadow(struct result *r)
 {
     start_ticks();

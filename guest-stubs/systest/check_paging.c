@@ -321,3 +321,94 @@ void check_pf_demand_paging(struct result *r)
         expect_eq(r, "value read after the handler mapped the page", arg[1],
                   0xde000000 + 0x10 / 4);
 }
+
+/* PUSHA/POPA frames that straddle test pages 0 and 1, at ring 3 (so a
+ * fault switches to the TSS stack). The 32-bit word at linear lin of the
+ * test pages, with page i mapped to frame i. */
+static uint32_t test_word(uint32_t lin)
+{
+    uint32_t off = lin - TEST_LINEAR;
+    return *(const volatile uint32_t *)&test_frames[off / PAGE_SIZE][off % PAGE_SIZE];
+}
+
+static void set_test_word(uint32_t lin, uint32_t v)
+{
+    uint32_t off = lin - TEST_LINEAR;
+    *(volatile uint32_t *)&test_frames[off / PAGE_SIZE][off % PAGE_SIZE] = v;
+}
+
+#define PAGE1 (TEST_LINEAR + PAGE_SIZE)
+
+void check_pg_pusha_popa_straddle(struct result *r)
+{
+    struct trap_info t;
+    uint32_t esp = PAGE1 + 12, arg[3] = {esp, 0, 0};
+    /* what PUSHAD stores, lowest first: EDI ESI EBP ESP EBX EDX ECX EAX
+     * (EDX holds the probe's argument pointer) */
+    const uint32_t want[8] = {0xd1d2d3d4, 0x51525354, 0xe1e2e3e4, esp,
+                              0xb1b2b3b4, ADDR(arg), 0xc1c2c3c4, 0xa1a2a3a4};
+
+    fill_frame(0, 0);
+    fill_frame(1, 0);
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
+    paging_on();
+    int v = guarded_user(probe_pusha_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (!expect_no_trap(r, v, &t) ||
+        !expect_eq(r, "ESP after PUSHAD", arg[2], esp - 32))
+        return;
+    for (unsigned i = 0; i < 8; i++)
+        if (test_word(esp - 32 + 4 * i) != want[i]) {
+            fail(r, "PUSHAD frame word %u: 0x%x, want 0x%x", i,
+                 test_word(esp - 32 + 4 * i), want[i]);
+            return;
+        }
+
+    /* POPAD of a frame across the same boundary */
+    uint32_t from = PAGE1 - 8, parg[1] = {from};
+    for (unsigned i = 0; i < 8; i++)
+        set_test_word(from + 4 * i, 0x70000000u + i * 0x01010101u);
+    paging_on();
+    v = guarded_user(probe_popa_at, parg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (!expect_no_trap(r, v, &t) ||
+        !expect_eq(r, "ESP after POPAD", popa_seen[8], from + 32))
+        return;
+    for (unsigned i = 0; i < 8; i++)
+        if (i != 3 && popa_seen[i] != 0x70000000u + i * 0x01010101u) {
+            fail(r, "POPAD register %u: 0x%x, want 0x%x", i, popa_seen[i],
+                 0x70000000u + i * 0x01010101u);
+            return;
+        }
+}
+
+void check_pf_pusha_straddle(struct result *r)
+{
+    struct trap_info t;
+    uint32_t esp = PAGE1 + 16, arg[3] = {esp, 0, 0};
+
+    *test_pte(0) = 0;
+    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
+    paging_on();
+    int v = guarded_user(probe_pusha_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (expect_trap(r, v, &t, 14, PF_U | PF_W, ADDR(probe_pusha_insn)) &&
+        expect_eq(r, "CR2", t.cr2, esp - 32))
+        expect_eq(r, "ring-3 ESP in the frame", t.esp, esp);
+}
+
+void check_pf_popa_straddle(struct result *r)
+{
+    struct trap_info t;
+    uint32_t esp = PAGE1 - 8, arg[1] = {esp};
+
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = 0;
+    paging_on();
+    int v = guarded_user(probe_popa_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (expect_trap(r, v, &t, 14, PF_U, ADDR(probe_popa_insn)) &&
+        expect_eq(r, "CR2", t.cr2, PAGE1))
+        expect_eq(r, "ring-3 ESP in the frame", t.esp, esp);
+}

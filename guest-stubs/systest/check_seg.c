@@ -359,3 +359,88 @@ void check_seg_far_jmp_data(struct result *r)
     expect_trap(r, guarded(probe_far_jmp_data, 0, &t), &t, 13, SEL_KDATA,
                 ADDR(probe_far_jmp_data_insn));
 }
+
+/* With paging on, a translator may repeat a segment load it has checked
+ * before without checking again (tpvm does, while the selector, the
+ * table and the descriptor's bytes are unchanged). These change one of
+ * them between two loads of the same selector. */
+static void lgdt_limit(uint16_t limit)
+{
+    struct table_ptr p = {limit, ADDR(gdt)};
+    __asm__ volatile("lgdt %0" : : "m"(p));
+}
+
+void check_seg_reload_changed(struct result *r)
+{
+    struct trap_info t;
+    uint32_t arg[2] = {SEL_RODATA, 0};
+    const uint64_t present = 1ull << 47, accessed = 1ull << 40;
+    uint64_t *d = &gdt[SEL_RODATA >> 3];
+    int v[4];
+
+    paging_on();
+    v[0] = guarded(probe_load_ds, arg, &t);
+    v[1] = guarded(probe_load_ds, arg, &t);
+    *d &= ~accessed;
+    v[2] = guarded(probe_load_ds, arg, &t);
+    uint64_t after = *d;
+    *d &= ~present;
+    v[3] = guarded(probe_load_ds, arg, &t);
+    *d |= present;
+    paging_off();
+    for (int i = 0; i < 3; i++)
+        if (v[i] != NO_TRAP) {
+            fail(r, "load %d of a valid selector raised vector %d", i + 1, v[i]);
+            return;
+        }
+    if (!(after & accessed))
+        fail(r, "accessed bit cleared between two loads is not set again");
+    else
+        expect_trap(r, v[3], &t, 11, SEL_RODATA, ADDR(probe_load_ds_insn));
+}
+
+void check_seg_reload_gdt_limit(struct result *r)
+{
+    struct trap_info t;
+    uint32_t arg[2] = {SEL_RODATA, 0};
+
+    paging_on();
+    int v0 = guarded(probe_load_ds, arg, &t);
+    int v1 = guarded(probe_load_ds, arg, &t);
+    lgdt_limit(SEL_RODATA - 1); /* the handler's selectors stay inside */
+    int v2 = guarded(probe_load_ds, arg, &t);
+    lgdt_limit(sizeof(gdt) - 1);
+    paging_off();
+    if (v0 != NO_TRAP || v1 != NO_TRAP)
+        fail(r, "loads inside the GDT raised vectors %d, %d", v0, v1);
+    else
+        expect_trap(r, v2, &t, 13, SEL_RODATA, ADDR(probe_load_ds_insn));
+}
+
+void check_seg_reload_user_dpl(struct result *r)
+{
+    struct trap_info t;
+    uint32_t arg[2] = {SEL_RODATA | 3, 0};
+    uint64_t *d = &gdt[SEL_RODATA >> 3];
+
+    /* a DPL-3 read-only segment in the spare slot, loaded twice at ring 3 */
+    *d = seg_desc(0, 0xfffff, 0xf0, 0xc0);
+    paging_on();
+    int v0 = guarded_user(probe_load_ds, arg, EFLAGS_FIXED, &t);
+    int v1 = guarded_user(probe_load_ds, arg, EFLAGS_FIXED, &t);
+    uint32_t seen = arg[1];
+    *d = seg_desc(0, 0xfffff, 0x90, 0xc0); /* now DPL 0 */
+    int v2 = guarded_user(probe_load_ds, arg, EFLAGS_FIXED, &t);
+    uint32_t kdata[2] = {SEL_KDATA, 0};
+    struct trap_info tk;
+    /* SEL_KDATA was loaded at ring 0 all along */
+    int v3 = guarded_user(probe_load_ds, kdata, EFLAGS_FIXED, &tk);
+    paging_off();
+    if (v0 != NO_TRAP || v1 != NO_TRAP) {
+        fail(r, "ring-3 loads of a DPL-3 selector raised vectors %d, %d", v0, v1);
+        return;
+    }
+    if (expect_eq(r, "DS read back at ring 3", seen & 0xffff, SEL_RODATA | 3) &&
+        expect_trap(r, v2, &t, 13, SEL_RODATA, ADDR(probe_load_ds_insn)))
+        expect_trap(r, v3, &tk, 13, SEL_KDATA, ADDR(probe_load_ds_insn));
+}

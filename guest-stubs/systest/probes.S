@@ -99,4 +99,51 @@ PROBE(probe_call)
 	movl %eax, 4(%edx)
 	ret
 
+/* With ESP = arg[0] and known values in the other registers, PUSHAL;
+ * arg[1] keeps the caller's ESP, arg[2] = ESP after the PUSHAL. */
+PROBE(probe_pusha_at)
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, 4(%edx)
+	movl 0(%edx), %esp
+	movl $0xa1a2a3a4, %eax
+	movl $0xc1c2c3c4, %ecx
+	movl $0xb1b2b3b4, %ebx
+	movl $0xe1e2e3e4, %ebp
+	movl $0x51525354, %esi
+	movl $0xd1d2d3d4, %edi
+LABEL(probe_pusha_insn)
+	pushal
+	movl %esp, 8(%edx)
+	movl 4(%edx), %esp
+	popal
+	ret
+
+/* With ESP = arg[0], POPAL; popa_seen = what it loaded (EDI ESI EBP -
+ * EBX EDX ECX EAX, as in the frame), then ESP after it. */
+PROBE(probe_popa_at)
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, popa_seen + 36
+	movl 0(%edx), %esp
+LABEL(probe_popa_insn)
+	popal
+	movl %esp, popa_seen + 32
+	movl popa_seen + 36, %esp
+	movl %edi, popa_seen + 0
+	movl %esi, popa_seen + 4
+	movl %ebp, popa_seen + 8
+	movl %ebx, popa_seen + 16
+	movl %edx, popa_seen + 20
+	movl %ecx, popa_seen + 24
+	movl %eax, popa_seen + 28
+	popal
+	ret
+
+	.data
+	.balign 4
+	.globl popa_seen
+popa_seen:
+	.space 40
+
 	.section .note.GNU-stack, "", @progbits

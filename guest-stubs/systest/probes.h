@@ -27,6 +27,11 @@ PROBE(probe_null_ds_use);
 LABEL(probe_null_ds_load_insn);
 LABEL(probe_null_ds_use_insn);
 PROBE(probe_call);
+PROBE(probe_pusha_at);
+LABEL(probe_pusha_insn);
+PROBE(probe_popa_at);
+LABEL(probe_popa_insn);
+extern uint32_t popa_seen[10];
 
 /* probe_seg.S: they return the CS they saw in the alias segment. */
 uint32_t probe_far_jmp(void);

@@ -60,8 +60,42 @@ void tpl_push_pop(struct gen *g)
     }
 }
 
+/* lea esp, [esp + d] */
+static void move_esp(struct gen *g, int32_t d)
+{
+    ZydisEncoderOperand m;
+    memset(&m, 0, sizeof m);
+    m.type = ZYDIS_OPERAND_TYPE_MEMORY;
+    m.mem.size = 4;
+    m.mem.base = ZYDIS_REGISTER_ESP;
+    m.mem.displacement = d;
+    E(g, LEA, 0, op_r(4, R_ESP), m);
+}
+
 void tpl_pusha_popa(struct gen *g)
 {
+    /* tpvm probes the whole 16- or 32-byte frame at once: at the start of
+     * a case, where ESP is still known, sometimes place the frame across
+     * the page boundary in the middle of STACK (or just against it) */
+    if (g->c->n_insns == 0 && g->depth == 0 && g->call_depth == 0 && chance(g, 40)) {
+        bool wide = chance(g, 60), pop = chance(g, 40), both = chance(g, 30);
+        int32_t frame = wide ? 32 : 16;
+        int32_t off = rnd_range(g, 0, frame);
+        uint32_t target = pop ? STACK_MID - (uint32_t)off : STACK_MID + (uint32_t)off;
+        move_esp(g, (int32_t)(target - g->c->regs[R_ESP]));
+        if (pop) {
+            emit_ops(g, wide ? ZYDIS_MNEMONIC_POPAD : ZYDIS_MNEMONIC_POPA, 0, NULL, 0);
+        } else {
+            emit_ops(g, wide ? ZYDIS_MNEMONIC_PUSHAD : ZYDIS_MNEMONIC_PUSHA, 0, NULL, 0);
+            if (both) /* and back: the values pushed, ESP unchanged */
+                emit_ops(g, wide ? ZYDIS_MNEMONIC_POPAD : ZYDIS_MNEMONIC_POPA, 0, NULL, 0);
+        }
+        if (pop || both)
+            for (int r = 0; r < 8; r++)
+                if (r != R_ESP)
+                    reg_written(g, r);
+        return;
+    }
     switch (rnd(g, 4)) {
     case 0: E0(g, PUSHAD, 0); return;
     case 1: E0(g, PUSHA, 0); return;
