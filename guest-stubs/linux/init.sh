@@ -98,6 +98,6 @@ lmbench-mini all
 # which clock the kernel ended up trusting (tsc unless its watchdog objected)
 echo "TPVM-CLOCKSOURCE=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "TPVM-LINUX-DONE"
-# No ACPI under tpvm: reboot (with reboot=t a triple fault) is the one way
-# out that QEMU -no-reboot and tpvm --no-reboot both turn into an exit.
+# reboot (with reboot=t a triple fault) ends QEMU -no-reboot and tpvm
+# --no-reboot alike with status 0 (poweroff -f would too, through ACPI S5).
 reboot -f
