@@ -478,16 +478,24 @@ struct branch_tmpl {
 
 static struct branch_tmpl branch_memo[256];
 
+/* A relative branch m of width w to target (absolute or, encoded
+ * without a runtime address, the rel itself). */
+static void branch_request(ZydisEncoderRequest *req, ZydisMnemonic m,
+                           ZydisBranchWidth w, int64_t target)
+{
+    memset(req, 0, sizeof *req);
+    req->machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+    req->mnemonic = m;
+    req->branch_width = w;
+    req->operand_count = 1;
+    req->operands[0] = I(target);
+}
+
 /* Encode (m, w) once with rel 0 and learn where its rel field is. */
 static bool branch_template(ZydisMnemonic m, ZydisBranchWidth w, struct branch_tmpl *b)
 {
     ZydisEncoderRequest req;
-    memset(&req, 0, sizeof req);
-    req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
-    req.mnemonic = m;
-    req.branch_width = w;
-    req.operand_count = 1;
-    req.operands[0] = I(0);
+    branch_request(&req, m, w, 0);
     uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
     ZyanUSize len = sizeof buf;
     if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&req, buf, &len)))
@@ -511,12 +519,7 @@ static uint8_t *branch_direct(struct emit *e, ZydisMnemonic m, const void *targe
                               ZydisBranchWidth w)
 {
     ZydisEncoderRequest req;
-    memset(&req, 0, sizeof req);
-    req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
-    req.mnemonic = m;
-    req.branch_width = w;
-    req.operand_count = 1;
-    req.operands[0] = I((int64_t)(uintptr_t)target);
+    branch_request(&req, m, w, (int64_t)(uintptr_t)target);
     uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
     ZyanUSize len = sizeof buf;
     if (ZYAN_FAILED(ZydisEncoderEncodeInstructionAbsolute(
