@@ -197,16 +197,23 @@ static bool wait_irr0(void)
     return false;
 }
 
+/* Start the ticks with IF=0 and wait until one is pending in the IRR,
+ * none taken. */
+static bool tick_pending_with_if0(struct result *r, unsigned start)
+{
+    start_ticks(); /* IF stays 0 */
+    if (!wait_irr0()) {
+        fail(r, "IRR bit 0 never set with IRQ0 unmasked and IF=0");
+        return false;
+    }
+    return expect_eq(r, "ticks taken with IF=0", irq_count[0] - start, 0);
+}
+
 void check_irq_irr_pending(struct result *r)
 {
     unsigned start = irq_count[0];
 
-    start_ticks(); /* IF stays 0 */
-    if (!wait_irr0()) {
-        fail(r, "IRR bit 0 never set with IRQ0 unmasked and IF=0");
-        return;
-    }
-    if (!expect_eq(r, "ticks taken with IF=0", irq_count[0] - start, 0))
+    if (!tick_pending_with_if0(r, start))
         return;
     sti();
     __asm__ volatile("nop; nop");
@@ -220,12 +227,7 @@ void check_irq_popf_if(struct result *r)
 {
     unsigned start = irq_count[0];
 
-    start_ticks(); /* IF stays 0 */
-    if (!wait_irr0()) {
-        fail(r, "IRR bit 0 never set with IRQ0 unmasked and IF=0");
-        return;
-    }
-    if (!expect_eq(r, "ticks taken with IF=0", irq_count[0] - start, 0))
+    if (!tick_pending_with_if0(r, start))
         return;
     write_eflags(EFLAGS_FIXED | EFLAGS_IF); /* POPF, not STI */
     __asm__ volatile("nop; nop");
