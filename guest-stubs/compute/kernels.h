@@ -3,6 +3,7 @@
 #ifndef GUEST_COMPUTE_KERNELS_H
 #define GUEST_COMPUTE_KERNELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* run() does the whole workload and returns a checksum of all of it; the
@@ -16,6 +17,12 @@ struct compute_kernel {
 #define COMPUTE_REPS 3
 
 extern const struct compute_kernel compute_kernels[];
+
+/* Run k COMPUTE_REPS times, timed by clock (a TSC read): *cycles = the
+ * fewest, *check = its checksum. Returns false if the checksum changed
+ * between runs (*check the first, *other the next). */
+bool compute_run_best(const struct compute_kernel *k, uint64_t (*clock)(void),
+                      uint64_t *cycles, uint32_t *check, uint32_t *other);
 extern const unsigned compute_kernel_count;
 
 #endif

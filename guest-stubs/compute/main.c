@@ -6,25 +6,22 @@
 #include "guest.h"
 #include "kernels.h"
 
+static uint64_t tsc(void)
+{
+    return rdtsc();
+}
+
 int guest_main(uint32_t magic, struct multiboot_info *mbi)
 {
     (void)magic;
     (void)mbi;
     for (unsigned i = 0; i < compute_kernel_count; i++) {
         const struct compute_kernel *k = &compute_kernels[i];
-        uint64_t best = UINT64_MAX;
-        uint32_t check = 0;
-        for (unsigned r = 0; r < COMPUTE_REPS; r++) {
-            uint64_t start = rdtsc();
-            uint32_t c = k->run();
-            uint64_t cycles = rdtsc() - start;
-            if (r > 0 && c != check) {
-                printf("compute: %s: checksum %08x, then %08x\n", k->name, check, c);
-                return 1;
-            }
-            check = c;
-            if (cycles < best)
-                best = cycles;
+        uint64_t best;
+        uint32_t check, other;
+        if (!compute_run_best(k, tsc, &best, &check, &other)) {
+            printf("compute: %s: checksum %08x, then %08x\n", k->name, check, other);
+            return 1;
         }
         printf("RESULT name=%s cycles=%llu check=%08x\n", k->name,
                (unsigned long long)best, check);
