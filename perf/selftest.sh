@@ -5,27 +5,7 @@
 # in a temporary directory. Needs no guest, QEMU, tpvm or valgrind.
 set -uo pipefail
 
-perf_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    [[ -z ${2:-} ]] || sed 's/^/#   /' <<<"$2"
-}
-
-# expect NAME WANT GOT: GOT must equal WANT.
-expect() {
-    if [[ $3 == "$2" ]]; then ok "$1"; else not_ok "$1" "want: $2"$'\n'"got:  $3"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/test_lib.sh"
 
 # expect_line NAME LINE FILE: FILE must hold LINE exactly.
 expect_line() {
@@ -359,5 +339,4 @@ expect_grep "bench --callgrind: Ir per kernel line, native by line" \
 expect_grep "bench --callgrind: two runs agree" '^Run-to-run difference of the tpvm counts .*All under 3%\.' "$tmp/cg/results.md"
 expect_grep "bench --callgrind: QEMU is not measured" 'QEMU\*\* \(qemu\): unavailable — not measured under callgrind' "$tmp/cg/results.md"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish

@@ -7,29 +7,10 @@
 # Environment: TPVM [build/tpvm], HELLO_ELF [build/guests/hello.elf].
 set -uo pipefail
 
-perf_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/test_lib.sh"
 root=$(cd "$perf_dir/.." && pwd)
 tpvm=${TPVM:-$root/build/tpvm}
 hello=${HELLO_ELF:-$root/build/guests/hello.elf}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    [[ -z ${2:-} ]] || sed 's/^/#   /' <<<"$2"
-}
-
-expect() { # NAME WANT GOT
-    if [[ $3 == "$2" ]]; then ok "$1"; else not_ok "$1" "want: $2"$'\n'"got:  $3"; fi
-}
 
 for f in "$tpvm" "$hello"; do
     if [[ ! -e $f ]]; then
@@ -136,5 +117,4 @@ expect "--stats=json: without a file is a usage error" 2 $?
 "$tpvm" --stats=json:/nonexistent-dir/x.json "$hello" >/dev/null 2>"$tmp/err"
 expect "an unwritable --stats file is reported" 1 "$(grep -c 'cannot write /nonexistent-dir/x.json' "$tmp/err")"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish
