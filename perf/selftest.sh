@@ -308,7 +308,7 @@ expect "bench: --only linux runs Linux only" "linux" \
 # output byte (tpvm) or line (native), after 500 of start-up.
 cat >"$tmp/valgrind" <<'EOF'
 #!/bin/bash
-base="" triggers=()
+base="${0%/*}/no-out-file" triggers=() # a probe without --callgrind-out-file
 while [[ $1 == --* ]]; do
     case $1 in
     --callgrind-out-file=*) base=${1#*=} ;;
