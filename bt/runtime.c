@@ -34,6 +34,16 @@ static uint8_t *emit_save_state(struct emit *e)
     return start;
 }
 
+void emit_split_df_if(struct emit *e)
+{
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
+    E(e, ZYDIS_MNEMONIC_SHR, 2, R(R9D), I(10));
+    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(1));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(df), 4), R(R9D));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
+    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(FL_IF));
+}
+
 /* Reload guest registers, r8 and host EFLAGS from struct cpu (helpers may
  * have changed any of them). Called with `call`; clobbers rcx, r9. */
 static uint8_t *emit_load_state(struct emit *e)
@@ -43,12 +53,7 @@ static uint8_t *emit_load_state(struct emit *e)
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(guest_host32[i]), MC(REG(i), 4));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8), MC(OFF(save_r8), 8));
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(eflags), 4));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
-    E(e, ZYDIS_MNEMONIC_SHR, 2, R(R9D), I(10));
-    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(1));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(df), 4), R(R9D));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
-    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(FL_IF));
+    emit_split_df_if(e);
     E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(if_flag), 4), R(R9D));
     E(e, ZYDIS_MNEMONIC_AND, 2, R(ECX), I(FL_ARITH));
     E(e, ZYDIS_MNEMONIC_OR, 2, R(ECX), I(2));

@@ -16,4 +16,10 @@ struct runtime {
     uint8_t *call_helper, *mem_slow, *mem_post;
 };
 
+struct emit;
+/* From an EFLAGS image in ecx: store its DF bit to cpu->df and leave its
+ * IF bit in r9d (the caller decides when cpu->if_flag takes it). Flags of
+ * the host are clobbered. */
+void emit_split_df_if(struct emit *e);
+
 #endif

@@ -251,12 +251,7 @@ void x_popf(struct tctx *t)
     E(e, ZYDIS_MNEMONIC_AND, 2, R(R8D), I((int32_t)mask));
     E(e, ZYDIS_MNEMONIC_OR, 2, R(ECX), R(R8D));
     E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eflags), 4), R(ECX));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
-    E(e, ZYDIS_MNEMONIC_SHR, 2, R(R9D), I(10));
-    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(1));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(df), 4), R(R9D));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
-    E(e, ZYDIS_MNEMONIC_AND, 2, R(R9D), I(FL_IF));
+    emit_split_df_if(e);
     /* IF 0 -> 1 with an interrupt pending: stop at the next block */
     E(e, ZYDIS_MNEMONIC_CMP, 2, MC(OFF(if_flag), 4), I(0));
     uint8_t *was_on = E_branch(e, ZYDIS_MNEMONIC_JNZ, e->p, ZYDIS_BRANCH_WIDTH_8);
