@@ -178,6 +178,7 @@ struct cpu {
     uint64_t paused_ns;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint32_t inhibit_irq;          /* STI / MOV SS shadow: one instruction */
+    uint32_t unfuse_steps;         /* replay a fused PUSH/POP run one by one */
     uint32_t db_pending;           /* DR6 B0-B3 bits hit by data accesses */
     bool fetch_global;             /* bt/: last code fetch was a global page */
     uint64_t apic_base;

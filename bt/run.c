@@ -224,7 +224,8 @@ bool bt_fast_resume(struct cpu *cpu)
     struct bt *bt = cpu->bt;
     /* whatever the run loop does between blocks sends us there */
     if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE) || bt->flush_pending ||
-        cpu->inhibit_irq || (cpu->irq_pending && (cpu->eflags & FL_IF)))
+        cpu->inhibit_irq || cpu->unfuse_steps ||
+        (cpu->irq_pending && (cpu->eflags & FL_IF)))
         return false;
     /* CPL 1 and 2 share the branch cache's supervisor half with CPL 0 */
     if (cpu->cpl == 1 || cpu->cpl == 2)
@@ -310,6 +311,7 @@ static int run_loop(struct cpu *cpu)
             int reason = cpu->exit_reason;
             if (reason == EXIT_R_RESUME)
                 continue;
+            cpu->unfuse_steps = 0; /* an event ends a replay */
             if (reason != BT_EXIT_EXCEPTION) {
                 bt->stats.exits_to_loop++;
                 return reason;
@@ -405,6 +407,11 @@ static int run_loop(struct cpu *cpu)
              * the next instruction, then come back to deliver it. */
             uint32_t one = (shadow && cpu->irq_pending &&
                             (cpu->eflags & FL_IF)) ? MODE_ONE : 0;
+            /* a fused PUSH/POP run left its slow path: replay it unfused */
+            if (cpu->unfuse_steps) {
+                cpu->unfuse_steps--;
+                one = MODE_ONE;
+            }
             /* the block the last exit looked up, if still the one to run */
             struct block *b = next;
             next = NULL;

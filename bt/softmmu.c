@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bt/internal.h"
+#include "bt/runtime.h"
 
 #define PTE_P 0x001u
 #define PTE_W 0x002u
@@ -318,11 +319,35 @@ uint8_t *mmu_slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
     return p;
 }
 
+/* A fused PUSH/POP run is served here only when it is one access to one
+ * present RAM page without translated code or watchpoints; anything else
+ * (a fault, a page boundary, MMIO, code) replays the run one instruction
+ * at a time, so the exception, CR2 and ESP are those of the faulting
+ * instruction. The check does not fault and sets no A/D bits unless the
+ * whole run hits that page. */
+static bool fused_run_plain(struct cpu *cpu, uint32_t lin, uint32_t acc,
+                            bool user)
+{
+    unsigned size = acc & ACC_SIZE_MASK;
+    struct walk w;
+    if ((lin & 0xfffu) + size > 0x1000u || (cpu->dr[7] & 0xffu))
+        return false;
+    if (walk(cpu, lin, acc, user, &w) || !phys_in_ram(cpu, w.phys, size))
+        return false;
+    return !((acc & ACC_WRITE) && cache_page_has_code(cpu->bt, w.phys));
+}
+
 static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
 {
     unsigned size = acc & ACC_SIZE_MASK;
     bool user = access_user(cpu, acc);
     struct walk w1, w2;
+    if ((acc & ACC_FUSED) && !fused_run_plain(cpu, lin, acc, user)) {
+        /* the guest state is that before the run (mem_slow saved it) */
+        cpu->unfuse_steps = ACC_FUSED_GET_N(acc);
+        cpu->bt->stats.unfused_runs++;
+        bt_leave(cpu, EXIT_R_RESUME);
+    }
     uint32_t err = walk(cpu, lin, acc, user, &w1);
     if (err) {
         cpu->cr2 = lin;

@@ -412,3 +412,81 @@ void check_pf_popa_straddle(struct result *r)
         expect_eq(r, "CR2", t.cr2, PAGE1))
         expect_eq(r, "ring-3 ESP in the frame", t.esp, esp);
 }
+
+/* Runs of PUSH/POP instructions (a prologue, an epilogue): each is its own
+ * instruction, so a fault in the middle leaves the earlier ones done and
+ * reports the one that faulted, with its ESP and address. */
+void check_pg_push_pop_run_straddle(struct result *r)
+{
+    struct trap_info t;
+    uint32_t esp = PAGE1 + 12, arg[3] = {esp, 0, 0};
+    /* lowest first: EBP, -5, EBX, the immediate, ECX, EAX */
+    const uint32_t want[6] = {0xe1e2e3e4, 0xfffffffb, 0xb1b2b3b4,
+                              0x12345678, 0xc1c2c3c4, 0xa1a2a3a4};
+
+    fill_frame(0, 0);
+    fill_frame(1, 0);
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
+    paging_on();
+    int v = guarded_user(probe_push_run_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (!expect_no_trap(r, v, &t) ||
+        !expect_eq(r, "ESP after the pushes", arg[2], esp - 24))
+        return;
+    for (unsigned i = 0; i < 6; i++)
+        if (test_word(esp - 24 + 4 * i) != want[i]) {
+            fail(r, "pushed word %u: 0x%x, want 0x%x", i,
+                 test_word(esp - 24 + 4 * i), want[i]);
+            return;
+        }
+
+    uint32_t from = PAGE1 - 8, parg[1] = {from};
+    for (unsigned i = 0; i < 5; i++)
+        set_test_word(from + 4 * i, 0x60000000u + i * 0x01010101u);
+    paging_on();
+    v = guarded_user(probe_pop_run_at, parg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (!expect_no_trap(r, v, &t) ||
+        !expect_eq(r, "ESP after the pops", popr_seen[5], from + 20))
+        return;
+    for (unsigned i = 0; i < 5; i++)
+        if (popr_seen[i] != 0x60000000u + i * 0x01010101u) {
+            fail(r, "popped value %u: 0x%x, want 0x%x", i, popr_seen[i],
+                 0x60000000u + i * 0x01010101u);
+            return;
+        }
+}
+
+void check_pf_push_run_partial(struct result *r)
+{
+    struct trap_info t;
+    uint32_t esp = PAGE1 + 8, arg[3] = {esp, 0, 0};
+
+    fill_frame(1, 0);
+    *test_pte(0) = 0;
+    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
+    paging_on();
+    int v = guarded_user(probe_push_run_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (expect_trap(r, v, &t, 14, PF_U | PF_W, ADDR(probe_push_run_third)) &&
+        expect_eq(r, "CR2", t.cr2, PAGE1 - 4) &&
+        expect_eq(r, "ring-3 ESP in the frame", t.esp, PAGE1) &&
+        expect_eq(r, "first push", test_word(PAGE1 + 4), 0xa1a2a3a4))
+        expect_eq(r, "second push", test_word(PAGE1), 0xc1c2c3c4);
+}
+
+void check_pf_pop_run_partial(struct result *r)
+{
+    struct trap_info t;
+    uint32_t esp = PAGE1 - 8, arg[1] = {esp};
+
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = 0;
+    paging_on();
+    int v = guarded_user(probe_pop_run_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (expect_trap(r, v, &t, 14, PF_U, ADDR(probe_pop_run_third)) &&
+        expect_eq(r, "CR2", t.cr2, PAGE1))
+        expect_eq(r, "ring-3 ESP in the frame", t.esp, PAGE1);
+}

@@ -140,10 +140,60 @@ LABEL(probe_popa_insn)
 	popal
 	ret
 
+/* With ESP = arg[0] and known values in the registers, six pushes of
+ * registers and immediates in a row (tpvm translates such a run as one
+ * access); arg[1] keeps the caller's ESP, arg[2] = ESP after the run. */
+PROBE(probe_push_run_at)
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, 4(%edx)
+	movl 0(%edx), %esp
+	movl $0xa1a2a3a4, %eax
+	movl $0xc1c2c3c4, %ecx
+	movl $0xb1b2b3b4, %ebx
+	movl $0xe1e2e3e4, %ebp
+	pushl %eax
+	pushl %ecx
+LABEL(probe_push_run_third)
+	pushl $0x12345678
+	pushl %ebx
+	pushl $-5
+	pushl %ebp
+	movl %esp, 8(%edx)
+	movl 4(%edx), %esp
+	popal
+	ret
+
+/* With ESP = arg[0], five pops in a row (one run for tpvm); popr_seen =
+ * what EAX ECX EBX EBP EDI got, then ESP after them. */
+PROBE(probe_pop_run_at)
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, popr_seen + 24
+	movl 0(%edx), %esp
+	popl %eax
+	popl %ecx
+LABEL(probe_pop_run_third)
+	popl %ebx
+	popl %ebp
+	popl %edi
+	movl %esp, popr_seen + 20
+	movl popr_seen + 24, %esp
+	movl %eax, popr_seen + 0
+	movl %ecx, popr_seen + 4
+	movl %ebx, popr_seen + 8
+	movl %ebp, popr_seen + 12
+	movl %edi, popr_seen + 16
+	popal
+	ret
+
 	.data
 	.balign 4
 	.globl popa_seen
 popa_seen:
 	.space 40
+	.globl popr_seen
+popr_seen:
+	.space 28
 
 	.section .note.GNU-stack, "", @progbits

@@ -32,6 +32,11 @@ LABEL(probe_pusha_insn);
 PROBE(probe_popa_at);
 LABEL(probe_popa_insn);
 extern uint32_t popa_seen[10];
+PROBE(probe_push_run_at);
+LABEL(probe_push_run_third);
+PROBE(probe_pop_run_at);
+LABEL(probe_pop_run_third);
+extern uint32_t popr_seen[7];
 
 /* probe_seg.S: they return the CS they saw in the alias segment. */
 uint32_t probe_far_jmp(void);
