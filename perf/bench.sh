@@ -41,6 +41,11 @@ ratios and tpvm's counters; results go to a new folder.
   --quiet-wait S    before each run, wait up to S seconds for the host to be
                     idle (other processes below 25% of a core; default 30,
                     at most 600 in all; 0 = never wait)
+  --speed-wait S    before each run, wait up to S seconds for the host's CPU
+                    to run at full speed (the median chunk of a short busy
+                    loop within 20% of the best seen; default 20, at most
+                    \$BENCH_SPEED_BUDGET [300] in all; 0 = off; or
+                    \$BENCH_SPEED_WAIT)
   --no-plot         do not draw the plot
   -h, --help        this help
 
@@ -48,6 +53,7 @@ Environment (\`make bench\` sets the paths; defaults in brackets):
   BENCH_TPVM [build/tpvm]  BENCH_QEMU [QEMU of config.mk, else qemu-system-i386]
   BENCH_COMPUTE_ELF [build/guests/compute.elf]
   BENCH_NATIVE_COMPUTE [build/perf/native-compute]
+  BENCH_HOST_SPEED [host-speed next to the native compute binary]
   BENCH_MINIOS_ELF [build/guests/minios.elf]  BENCH_LINUX_DIR [build/linux]
   BENCH_TIMEOUT  seconds before one run is killed [300; 3600 under callgrind]
   BENCH_PROGRESS tty|plain: the live progress line or one line per run [auto]
@@ -93,6 +99,14 @@ absolute() {
 
 mmss() { # seconds -> m:ss
     printf '%d:%02d' $(($1 / 60)) $(($1 % 60))
+}
+
+seconds_text() { # microseconds -> "1.2 s"
+    printf '%d.%d s' $(($1 / 1000000)) $(($1 / 100000 % 10))
+}
+
+us_text() { # nanoseconds -> "58.1 µs"
+    printf '%d.%d µs' $(($1 / 1000)) $(($1 / 100 % 10))
 }
 
 # ---- selection: --only / --skip --------------------------------------------
@@ -378,6 +392,88 @@ wait_quiet() {
     quiet_waited=$waited
 }
 
+# ---- the host's full speed ----------------------------------------------------
+# The physical core under this VM's vCPU alternates between full speed and
+# ~2.2x slower (another tenant on the sibling hyperthread) in phases of
+# 0.1-2 ms, and for stretches of 0.5-10 s stays mostly slow. CPU time,
+# steal time and /proc/stat do not show it, so wait_quiet cannot. The
+# host-speed probe (perf/host_speed.c) can: it times a fixed register-only
+# loop in ~60 us chunks for ~30 ms and prints the fastest and the median
+# chunk. In a fast stretch the median chunk is within ~7% of the best
+# median; in a slow one it is ~2.3x. So before each run (after wait_quiet)
+# wait, up to speed_wait seconds and within a budget for the whole bench,
+# while the median chunk is over speed_slow_pct% of full speed, and probe
+# again after the run. Full speed is the fastest median chunk seen in the
+# whole bench (the fastest single chunk is recorded too, but one lucky
+# chunk runs ~20% under a quiet host's median, so it is not the yardstick).
+
+# Runs the probe (ARGS: its options); sets speed_median and speed_min (ns)
+# and lowers the full-speed marks. Returns 1 if it failed.
+probe_speed() {
+    local line
+    speed_median="" speed_min=""
+    line=$("${nice_cmd[@]}" "$host_speed" "$@" 2>/dev/null </dev/null) || return 1
+    [[ $line =~ (^|[[:space:]])median_ns=([0-9]+) ]] && speed_median=${BASH_REMATCH[2]}
+    [[ $line =~ (^|[[:space:]])min_ns=([0-9]+) ]] && speed_min=${BASH_REMATCH[2]}
+    [[ -n $speed_median && -n $speed_min ]] && ((speed_median > 0)) || return 1
+    if [[ -z $speed_full_ns ]] || ((speed_median < speed_full_ns)); then speed_full_ns=$speed_median; fi
+    if [[ -z $speed_fastest_ns ]] || ((speed_min < speed_fastest_ns)); then speed_fastest_ns=$speed_min; fi
+    return 0
+}
+
+# The last probe's median chunk as a percentage of full speed's.
+speed_pct() {
+    echo $(((speed_median * 100 + speed_full_ns / 2) / speed_full_ns))
+}
+
+x_slower() { # PCT -> "x1.9"
+    printf 'x%d.%d' $((($1 + 5) / 100)) $((($1 + 5) % 100 / 10))
+}
+
+# Before a run: probe, and wait while the host is slow. Sets speed_before
+# (percent, "" when not probed) and speed_waited_us.
+wait_speed() {
+    local t0 now waited=0 pct
+    speed_before="" speed_waited_us=0
+    ((speed_on)) || return 0
+    probe_speed || { speed_failures=$((speed_failures + 1)); return 0; }
+    pct=$(speed_pct)
+    t0=$(now_us)
+    while ((pct > speed_slow_pct)); do
+        now=$(now_us)
+        ((now - t0 < speed_wait * 1000000 && now - t0 < speed_budget_us)) || break
+        waited=1
+        if ((progress_tty)); then
+            printf "\r\033[K%s  waiting for the host's full speed (%s)" "$progress_prefix" "$(x_slower "$pct")" >&2
+        fi
+        sleep 0.3
+        probe_speed || { speed_failures=$((speed_failures + 1)); break; }
+        pct=$(speed_pct)
+    done
+    if ((waited)); then
+        now=$(now_us)
+        speed_waited_us=$((now - t0))
+        speed_budget_us=$((speed_budget_us - speed_waited_us))
+        speed_waited_total_us=$((speed_waited_total_us + speed_waited_us))
+    fi
+    [[ -n $speed_median ]] || return 0
+    speed_before=$pct
+    if ((pct > speed_slow_pct)); then
+        speed_slow_starts=$((speed_slow_starts + 1))
+    else
+        speed_fast_starts=$((speed_fast_starts + 1))
+    fi
+}
+
+# After a run: was the host still at full speed? Sets speed_after.
+probe_speed_after() {
+    speed_after=""
+    ((speed_on)) || return 0
+    probe_speed || { speed_failures=$((speed_failures + 1)); return 0; }
+    speed_after=$(speed_pct)
+    ((speed_after <= speed_slow_pct)) || speed_slow_ends=$((speed_slow_ends + 1))
+}
+
 # ---- running -----------------------------------------------------------------
 # Copies stdin to stdout without CRs; writes to $2 the microseconds from $1
 # to the first line holding the ready marker.
@@ -447,10 +543,12 @@ run_one() {
     fi
     progress_begin "$name" "$round"
     wait_quiet
+    wait_speed
     run_timed "$log" "${cmd[@]}" &
     local job=$!
     progress_wait "$job"
     wait "$job" || true
+    probe_speed_after
     local status wall_us ready_us
     read -r status wall_us ready_us <"$log.meta"
 
@@ -482,7 +580,7 @@ run_one() {
     fi
     local ok=1
     [[ -z $why ]] || ok=0
-    echo "$workload,$round,$name,$wall_us,$status,$ok,${why//,/;},$host_busy" >>"$runs_csv"
+    echo "$workload,$round,$name,$wall_us,$status,$ok,${why//,/;},$host_busy,$speed_before,$speed_after" >>"$runs_csv"
     wall_sum[$workload/$name]=$((${wall_sum[$workload/$name]:-0} + wall_us))
     wall_n[$workload/$name]=$((${wall_n[$workload/$name]:-0} + 1))
     wall_sum[$workload]=$((${wall_sum[$workload]:-0} + wall_us))
@@ -490,12 +588,22 @@ run_one() {
 
     local secs
     secs=$(printf '%d.%03d s' $((wall_us / 1000000)) $((wall_us / 1000 % 1000)))
+    if ((speed_waited_us > 0)); then
+        secs="(waited $(seconds_text "$speed_waited_us") for full speed) $secs"
+    fi
     ((quiet_waited == 0)) || secs="(waited ${quiet_waited} s for a quiet host) $secs"
+    local slow=""
+    if [[ -n $speed_before ]] && ((speed_before > speed_slow_pct)); then
+        slow+=", started slow ($(x_slower "$speed_before"))"
+    fi
+    if [[ -n $speed_after ]] && ((speed_after > speed_slow_pct)); then
+        slow+=", ended slow ($(x_slower "$speed_after"))"
+    fi
     if ((ok)); then
-        progress_end "$secs, $(grep -c . <<<"$rows") results"
+        progress_end "$secs, $(grep -c . <<<"$rows") results$slow"
     else
         failed_runs=$((failed_runs + 1))
-        progress_end "$secs, FAILED"
+        progress_end "$secs, FAILED$slow"
         printf '*** FAILED: %s %s run %d: %s (output in %s.out, %s.err)\n' \
             "$workload" "$name" "$round" "$why" "$log" "$log" >&2
     fi
@@ -515,7 +623,7 @@ run_rounds() {
     runs_csv=$out/$workload-runs.csv         # a row per run and path
     counters_csv=$out/$workload-counters.csv # a row per tpvm run and counter
     echo "workload,run,path,${csv_keys// /,}" >"$results_csv"
-    echo "workload,run,path,wall_us,exit_status,ok,why,host_busy_pct" >"$runs_csv"
+    echo "workload,run,path,wall_us,exit_status,ok,why,host_busy_pct,host_speed_before_pct,host_speed_after_pct" >"$runs_csv"
     echo "workload,run,path,counter,value" >"$counters_csv"
     local round i
     for ((round = 1; round <= rounds; round++)); do
@@ -616,6 +724,15 @@ header_md() {
     echo "- host: $(v host_kernel), $(v cpu), $(v cores) cores, $(v memory); load average before $(v load_before), after $(v load_after)"
     if ((quiet_wait > 0)); then
         echo "- quiet host: each run waited up to ${quiet_wait} s for other processes to use under 25% of a core; $(v busy_runs) run(s) started on a busy host (runs CSVs: host_busy_pct)"
+    fi
+    if ((speed_wait > 0)); then
+        if ((speed_on)); then
+            local failures=""
+            (($(v host_speed_probe_failures) == 0)) || failures="; the probe failed $(v host_speed_probe_failures) time(s)"
+            echo "- host speed: each run waited up to ${speed_wait} s (${speed_budget_s} s in all) for the host's full speed (host-speed's median busy-loop chunk within $((speed_slow_pct - 100))% of the fastest median seen, $(us_text "$(v host_speed_full_ns)"); fastest single chunk $(us_text "$(v host_speed_fastest_chunk_ns)")): $(v host_speed_fast_starts) of $(v host_speed_probed_runs) runs started at full speed, the bench waited $(v host_speed_waited_s) s for it in all, $(v host_speed_slow_ends) run(s) ended slow${failures} (runs CSVs: host_speed_before_pct, host_speed_after_pct)"
+        else
+            echo "- host speed: not checked ($speed_note)"
+        fi
     fi
     echo "- tpvm: $(v tpvm_version), $(v tpvm); source tree $(v source_commit); runs at priority: $(v priority)"
     echo "- QEMU: $(v qemu_version)"
@@ -750,6 +867,16 @@ write_results() {
         printf 'finished\t%s\n' "$(date '+%Y-%m-%d %H:%M:%S %z')"
         printf 'load_after\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
         printf 'busy_runs\t%s\n' "$busy_runs"
+        if ((speed_on)); then
+            printf 'host_speed_full_ns\t%s\n' "$speed_full_ns"
+            printf 'host_speed_fastest_chunk_ns\t%s\n' "$speed_fastest_ns"
+            printf 'host_speed_probed_runs\t%s\n' $((speed_fast_starts + speed_slow_starts))
+            printf 'host_speed_fast_starts\t%s\n' "$speed_fast_starts"
+            printf 'host_speed_slow_starts\t%s\n' "$speed_slow_starts"
+            printf 'host_speed_slow_ends\t%s\n' "$speed_slow_ends"
+            printf 'host_speed_waited_s\t%d.%d\n' $((speed_waited_total_us / 1000000)) $((speed_waited_total_us / 100000 % 10))
+            printf 'host_speed_probe_failures\t%s\n' "$speed_failures"
+        fi
     } >>"$header_tsv"
     {
         header_md
@@ -799,6 +926,7 @@ main() {
     callgrind=0
     plot=1
     quiet_wait=${BENCH_QUIET_WAIT:-30}
+    speed_wait=${BENCH_SPEED_WAIT:-20}
     runs_given=0
     command_line="$0 $*"
     while (($#)); do
@@ -816,6 +944,8 @@ main() {
         --callgrind) callgrind=1; shift ;;
         --quiet-wait) quiet_wait=${2:?--quiet-wait needs seconds}; shift 2 ;;
         --quiet-wait=*) quiet_wait=${1#*=}; shift ;;
+        --speed-wait) speed_wait=${2:?--speed-wait needs seconds}; shift 2 ;;
+        --speed-wait=*) speed_wait=${1#*=}; shift ;;
         --no-plot) plot=0; shift ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument '$1'" ;;
@@ -825,9 +955,15 @@ main() {
     [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive integer, not '$runs'"
     [[ $linux_runs =~ ^[1-9][0-9]*$ ]] || die "--linux-runs wants a positive integer, not '$linux_runs'"
     [[ $quiet_wait =~ ^[0-9]+$ ]] || die "--quiet-wait wants seconds, not '$quiet_wait'"
+    [[ $speed_wait =~ ^[0-9]+$ ]] || die "--speed-wait wants seconds, not '$speed_wait'"
     # Instruction counts do not depend on the neighbours.
-    if ((callgrind)); then quiet_wait=0; fi
+    if ((callgrind)); then quiet_wait=0 speed_wait=0; fi
     quiet_budget=600
+    speed_budget_s=${BENCH_SPEED_BUDGET:-300}
+    speed_slow_pct=${BENCH_SPEED_SLOW_PCT:-120}
+    [[ $speed_budget_s =~ ^[0-9]+$ ]] || die "BENCH_SPEED_BUDGET wants seconds, not '$speed_budget_s'"
+    [[ $speed_slow_pct =~ ^[1-9][0-9]*$ ]] || die "BENCH_SPEED_SLOW_PCT wants a percentage, not '$speed_slow_pct'"
+    speed_budget_us=$((speed_budget_s * 1000000))
     ncpus=$(nproc)
     timeout_s=${BENCH_TIMEOUT:-$( ((callgrind)) && echo 3600 || echo 300)}
 
@@ -837,6 +973,7 @@ main() {
     tpvm=$(absolute "${BENCH_TPVM:-$root/build/tpvm}")
     compute_elf=$(absolute "${BENCH_COMPUTE_ELF:-$root/build/guests/compute.elf}")
     native_compute=$(absolute "${BENCH_NATIVE_COMPUTE:-$root/build/perf/native-compute}")
+    host_speed=$(absolute "${BENCH_HOST_SPEED:-$(dirname "$native_compute")/host-speed}")
     minios_elf=$(absolute "${BENCH_MINIOS_ELF:-$root/build/guests/minios.elf}")
     linux_dir=$(absolute "${BENCH_LINUX_DIR:-$root/build/linux}")
     source_commit=$(config_value GIT_COMMIT)
@@ -878,6 +1015,7 @@ main() {
     snapshot compute_elf
     snapshot native_compute
     snapshot minios_elf
+    snapshot host_speed
 
     # Once, in this shell: does this tpvm have a PV path?
     pv_probe=$("$tpvm" --mode pv --help 2>&1 >/dev/null) && pv_probe=""
@@ -887,6 +1025,22 @@ main() {
     # it keeps a neighbour's build from taking the CPU mid-run.
     nice_cmd=()
     if [[ ${BENCH_NICE:-yes} != no && $(id -u) == 0 ]]; then nice_cmd=(nice -n -10); fi
+
+    # The host-speed gate: on when --speed-wait > 0 and the probe works; a
+    # longer first probe (~0.2 s) sets full speed.
+    speed_on=0 speed_note="" speed_full_ns="" speed_fastest_ns="" speed_failures=0
+    speed_fast_starts=0 speed_slow_starts=0 speed_slow_ends=0 speed_waited_total_us=0
+    speed_before="" speed_after="" speed_waited_us=0
+    if ((speed_wait > 0)); then
+        if speed_note=$(program_missing "$host_speed"); then
+            speed_note="$speed_note (make bench builds it; or set BENCH_HOST_SPEED)"
+        elif ! probe_speed -n 3200; then
+            speed_note="the probe failed: $host_speed -n 3200"
+        else
+            speed_on=1 speed_note=""
+        fi
+        ((speed_on)) || echo "bench: host-speed gate off: $speed_note" >&2
+    fi
 
     # Plan every workload before running any, so the progress line knows the
     # total and a missing build is said at once.

@@ -250,6 +250,7 @@ bench() {
     BENCH_NATIVE_COMPUTE=$tmp/native BENCH_QEMU=$tmp/qemu BENCH_COMPUTE_ELF=$tmp/guest.elf \
         BENCH_MINIOS_ELF=${MINIOS:-$tmp/none.elf} BENCH_LINUX_DIR=${LINUX:-$tmp/nolinux} \
         BENCH_TPVM=${TPVM:-$tmp/tpvm} BENCH_PROGRESS=plain BENCH_QUIET_WAIT=0 \
+        BENCH_SPEED_WAIT=${SPEED_WAIT:-0} BENCH_HOST_SPEED=${HOST_SPEED:-$tmp/host-speed} \
         "$perf_dir/bench.sh" --no-plot "$@" >"$tmp/bench.out" 2>"$tmp/bench.err"
 }
 bench --runs 2 --out "$tmp/b1"
@@ -303,6 +304,105 @@ expect "bench: nothing selected is a usage error" 2 $?
 LINUX=$tmp/linux bench --only linux --linux-runs 1 --out "$tmp/b5"
 expect "bench: --only linux runs Linux only" "linux" \
     "$(ls "$tmp/b5" | sed -n 's/-runs\.csv$//p' | tr '\n' ' ' | sed 's/ $//')"
+
+# ---- the host-speed gate, with a stand-in probe: its k-th call prints
+# line k of $SPEED_SEQ ("min_ns median_ns"; the last line once they run
+# out) and logs its arguments to $SPEED_LOG.
+cat >"$tmp/host-speed" <<'EOF'
+#!/bin/bash
+n=$(($(wc -l <"$SPEED_LOG" 2>/dev/null || echo 0) + 1))
+echo "call $n: $*" >>"$SPEED_LOG"
+line=$(sed -n "${n}p" "$SPEED_SEQ")
+[[ -n $line ]] || line=$(tail -n 1 "$SPEED_SEQ")
+read -r min med <<<"$line"
+echo "min_ns=$min p10_ns=$min median_ns=$med max_ns=$((med * 3)) chunks=480 iters=25000"
+EOF
+chmod +x "$tmp/host-speed"
+export SPEED_SEQ=$tmp/speed.seq SPEED_LOG=$tmp/speed.log
+speed_cols() { # RUNS-CSV -> "before/after" of each run
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        { printf "%s%s/%s", sep, $c["host_speed_before_pct"], $c["host_speed_after_pct"]; sep = " " }' "$1"
+}
+header() { awk -F'\t' -v k="$2" '$1 == k { print $2 }' "$1/header.tsv"; }
+# between NAME LO HI VALUE: LO <= VALUE <= HI (decimals).
+between() {
+    if awk -v lo="$2" -v hi="$3" -v x="$4" 'BEGIN { exit !(x != "" && x + 0 >= lo && x + 0 <= hi) }'; then
+        ok "$1 ($4)"
+    else
+        not_ok "$1" "want $2..$3, got '$4'"
+    fi
+}
+
+# Slow (200%) for three probes, then full speed: the run waits ~0.9 s.
+# Full speed is the fastest median seen: 1000 at first, 900 after the run.
+rm -f "$SPEED_LOG"
+printf '%s\n' "950 1000" "900 2000" "900 2000" "900 2000" "850 1050" "800 900" >"$SPEED_SEQ"
+SPEED_WAIT=5 bench --runs 1 --only compute,native --out "$tmp/s1"
+expect "speed gate: exit 0" 0 $?
+expect "speed gate: a long first probe, then before and after the run" \
+    "call 1: -n 3200|call 2: |call 3: |call 4: |call 5: |call 6: " "$(paste -sd'|' "$SPEED_LOG")"
+expect_grep "speed gate: the run waited for full speed" \
+    '^\[1/1\] compute native  run 1/1 \.\.\. \(waited (0\.9|1\.[0-9]) s for full speed\) [0-9.]+ s, 2 results$' "$tmp/bench.err"
+expect "speed gate: runs CSV ends with the before/after columns" \
+    "workload,run,path,wall_us,exit_status,ok,why,host_busy_pct,host_speed_before_pct,host_speed_after_pct" \
+    "$(head -n 1 "$tmp/s1/compute-runs.csv")"
+expect "speed gate: before 1050/1000, after 900/900 (percent)" "105/100" "$(speed_cols "$tmp/s1/compute-runs.csv")"
+between "speed gate: header records the wait" 0.9 2.0 "$(header "$tmp/s1" host_speed_waited_s)"
+expect "speed gate: full speed = fastest median, fastest chunk" "900 800" \
+    "$(header "$tmp/s1" host_speed_full_ns) $(header "$tmp/s1" host_speed_fastest_chunk_ns)"
+expect "speed gate: results.json header has full speed" 900 "$(json_value "$tmp/s1/results.json" header.host_speed_full_ns)"
+expect_grep "speed gate: results.md says it" \
+    '^- host speed: each run waited up to 5 s .*within 20% .*0\.9 µs.*: 1 of 1 runs started at full speed, the bench waited (0\.9|1\.[0-9]) s for it in all, 0 run\(s\) ended slow \(runs CSVs' "$tmp/s1/results.md"
+
+# Always slow (210%): each run waits its limit (1 s), starts and ends slow.
+rm -f "$SPEED_LOG"
+printf '%s\n' "950 1000" "900 2100" >"$SPEED_SEQ"
+t0=$(date +%s%N)
+SPEED_WAIT=1 bench --runs 2 --only compute,native --out "$tmp/s2"
+expect "speed gate: slow host, exit 0 all the same" 0 $?
+between "speed gate: the wait is bounded by --speed-wait (s, 2 runs)" 2.0 3.5 "$(header "$tmp/s2" host_speed_waited_s)"
+between "speed gate: ... and so is the whole bench (s; not the 300-s budget)" 2.0 10 "$((($(date +%s%N) - t0) / 1000000))e-3"
+expect "speed gate: slow runs recorded" "210/210 210/210" "$(speed_cols "$tmp/s2/compute-runs.csv")"
+expect "speed gate: slow starts and ends counted" "0 2 2" \
+    "$(header "$tmp/s2" host_speed_fast_starts) $(header "$tmp/s2" host_speed_slow_starts) $(header "$tmp/s2" host_speed_slow_ends)"
+expect_grep "speed gate: progress says started and ended slow" \
+    '^\[2/2\] .*\(waited 1\.[0-9] s for full speed\) [0-9.]+ s, 2 results, started slow \(x2\.1\), ended slow \(x2\.1\)$' "$tmp/bench.err"
+expect_grep "speed gate: results.md counts them" ': 0 of 2 runs started at full speed, .* 2 run\(s\) ended slow ' "$tmp/s2/results.md"
+
+# The whole-bench budget (BENCH_SPEED_BUDGET=1): only the first run waits.
+rm -f "$SPEED_LOG"
+BENCH_SPEED_BUDGET=1 SPEED_WAIT=5 bench --runs 3 --only compute,native --out "$tmp/s3"
+between "speed gate: the whole bench waits within its budget (s)" 1.0 2.2 "$(header "$tmp/s3" host_speed_waited_s)"
+expect "speed gate: once the budget is spent, runs do not wait" 1 "$(grep -c 'for full speed' "$tmp/bench.err")"
+
+# --speed-wait 0: no probe, empty columns, no header line.
+rm -f "$SPEED_LOG"
+SPEED_WAIT=5 bench --speed-wait 0 --runs 1 --only compute,native --out "$tmp/s4"
+expect "speed gate: --speed-wait 0 never runs the probe" "0 no" \
+    "$? $([[ -e $SPEED_LOG ]] && echo yes || echo no)"
+expect "speed gate: --speed-wait 0 leaves the columns empty" "/" "$(speed_cols "$tmp/s4/compute-runs.csv")"
+expect "speed gate: --speed-wait 0: no host-speed line" 0 "$(grep -c 'host speed' "$tmp/s4/results.md")"
+HOST_SPEED=$tmp/no-probe SPEED_WAIT=5 bench --runs 1 --only compute,native --out "$tmp/s5"
+expect "speed gate: a missing probe is not a failure" 0 $?
+expect_grep "speed gate: ... but is said" '^- host speed: not checked \(not built: .*/no-probe' "$tmp/s5/results.md"
+bench --speed-wait x
+expect "speed gate: --speed-wait wants seconds" 2 $?
+
+# The real probe, if a C compiler is here: its line, and a usage error.
+if command -v "${CC:-gcc}" >/dev/null && "${CC:-gcc}" -std=c17 -O2 -o "$tmp/hs" "$perf_dir/host_speed.c" 2>"$tmp/hs.err"; then
+    line=$("$tmp/hs" -n 20 -i 1000)
+    re='^min_ns=([0-9]+) p10_ns=([0-9]+) median_ns=([0-9]+) max_ns=([0-9]+) chunks=20 iters=1000$'
+    if [[ $line =~ $re ]] && ((BASH_REMATCH[1] > 0 && BASH_REMATCH[1] <= BASH_REMATCH[2] &&
+        BASH_REMATCH[2] <= BASH_REMATCH[3] && BASH_REMATCH[3] <= BASH_REMATCH[4])); then
+        ok "host_speed.c: min <= p10 <= median <= max, the work asked for"
+    else
+        not_ok "host_speed.c: min <= p10 <= median <= max, the work asked for" "$line"
+    fi
+    "$tmp/hs" -n 0 2>/dev/null
+    expect "host_speed.c: -n 0 is a usage error" 2 $?
+else
+    ok "host_speed.c: # SKIP no C compiler"
+fi
 
 # --callgrind with a stand-in valgrind: dumps every 10 "instructions" per
 # output byte (tpvm) or line (native), after 500 of start-up.
