@@ -89,6 +89,11 @@ eop x_mem(struct tctx *t, unsigned size);
 eop x_mem_disp(struct tctx *t, unsigned size, int32_t disp);
 void x_emit_slow_stubs(struct tctx *t);
 
+/* xlate_stack_run.c */
+/* At a PUSH, POP or LEAVE: translate it and the stack instructions after
+ * it as one access if they form a run; false if they do not. */
+bool x_stack_run(struct tctx *t);
+
 /* translate.c */
 /* Direct jump (or jcc) to a guest EIP: a chainable exit. */
 void x_exit_direct(struct tctx *t, ZydisMnemonic jmp_or_jcc, uint32_t target);

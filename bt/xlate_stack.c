@@ -2,7 +2,6 @@
  * PUSHA/POPA the whole frame at once), move the values, and only then
  * update guest ESP (r14). POP [mem] computes its address with ESP already
  * incremented, as the SDM specifies. */
-#include <stdio.h>
 #include "bt/regs.h"
 #include "bt/xlate.h"
 
@@ -32,130 +31,11 @@ static void load_r8(struct tctx *t, const ZydisDecodedOperand *op, unsigned size
     x_probe_end(t);
 }
 
-/* Runs of PUSH r32 / PUSH imm (or of POP r32), as in function prologues
- * and epilogues, are translated as one access: one probe of the whole
- * frame, the moves, one ESP update. The slow path serves such a run only
- * on one plain RAM page; otherwise it replays the run one instruction at
- * a time (softmmu.c), so faults stay precise. Only flat 32-bit stacks,
- * never with single-stepping or breakpoints. */
-#define FUSE_MAX 8 /* 32 bytes: the slow path's bounce buffer */
-
-struct stack_op {
-    uint8_t len;
-    int8_t reg;    /* guest register, or -1 for an immediate */
-    int32_t imm;
-};
-
-/* One PUSH r32 (not ESP) / PUSH imm8 / PUSH imm32, or POP r32 (not ESP),
- * without prefixes, at p (avail bytes). */
-static bool parse_stack_op(const uint8_t *p, size_t avail, bool push,
-                           struct stack_op *op)
-{
-    if (avail < 1)
-        return false;
-    uint8_t b = p[0];
-    uint8_t base = push ? 0x50 : 0x58;
-    if (b >= base && b < base + 8 && b != base + R_ESP) {
-        *op = (struct stack_op){ .len = 1, .reg = (int8_t)(b - base) };
-        return true;
-    }
-    if (push && b == 0x6a && avail >= 2) {
-        *op = (struct stack_op){ .len = 2, .reg = -1, .imm = (int8_t)p[1] };
-        return true;
-    }
-    if (push && b == 0x68 && avail >= 5) {
-        int32_t v = (int32_t)((uint32_t)p[1] | (uint32_t)p[2] << 8 |
-                              (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24);
-        *op = (struct stack_op){ .len = 5, .reg = -1, .imm = v };
-        return true;
-    }
-    return false;
-}
-
-/* The run starting at the current instruction, within the block's page:
- * its length in instructions (0: do not fuse). */
-static unsigned scan_run(struct tctx *t, bool push, struct stack_op *ops)
-{
-    if (!(t->mode & MODE_FLAT) || (t->mode & (MODE_DEBUG | MODE_ONE)) ||
-        (t->mode & MODE_SEGCHK(S_SS)))
-        return 0;
-    const struct insn *in = t->in;
-    if (!parse_stack_op(in->bytes, in->len, push, &ops[0]) ||
-        ops[0].len != in->len)
-        return 0;
-    uint32_t pc = in->eip + in->len;
-    uint32_t page_end = (t->b->eip | 0xfffu) + 1;
-    if (pc >= page_end || pc < in->eip)
-        return 1;
-    uint8_t buf[FUSE_MAX * 5];
-    uint32_t ph;
-    size_t avail = mmu_fetch_code(t->cpu, pc, buf, sizeof buf, &ph);
-    if (avail > page_end - pc)
-        avail = page_end - pc;
-    unsigned n = 1;
-    size_t off = 0;
-    while (n < FUSE_MAX && parse_stack_op(buf + off, avail - off, push, &ops[n]))
-        off += ops[n++].len;
-    if (n > 1) {
-        /* the block now ends further on in the same page */
-        t->b->phys_last = ph + (uint32_t)off - 1;
-        t->next_eip = pc + (uint32_t)off;
-        t->bt->stats.fused_stack_runs++;
-        if (t->bt->cfg.trace) {
-            uint32_t eip = pc;
-            for (unsigned i = 1; i < n; i++) {
-                char text[64];
-                if (bt_disasm(buf + (eip - pc), ops[i].len, eip, text, sizeof text) <= 0)
-                    snprintf(text, sizeof text, "(bad)");
-                fprintf(t->bt->cfg.trace, "%08x: %s\n", eip, text);
-                eip += ops[i].len;
-            }
-        }
-    }
-    return n;
-}
-
-static void push_run(struct tctx *t, const struct stack_op *ops, unsigned n)
-{
-    struct emit *e = &t->e;
-    int32_t frame = 4 * (int32_t)n;
-    x_stack_ea_size(t, -frame, (unsigned)frame);
-    x_probe(t, (unsigned)frame, ACC_WRITE | ACC_FUSED | ACC_FUSED_N(n));
-    /* the first push goes highest */
-    for (unsigned i = 0; i < n; i++) {
-        eop slot = x_mem_disp(t, 4, frame - 4 * (int32_t)(i + 1));
-        if (ops[i].reg >= 0)
-            E(e, ZYDIS_MNEMONIC_MOV, 2, slot, R(guest_host32[ops[i].reg]));
-        else
-            E(e, ZYDIS_MNEMONIC_MOV, 2, slot, I(ops[i].imm));
-    }
-    E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, -frame, 4));
-    x_probe_end(t);
-}
-
-static void pop_run(struct tctx *t, const struct stack_op *ops, unsigned n)
-{
-    struct emit *e = &t->e;
-    int32_t frame = 4 * (int32_t)n;
-    x_stack_ea_size(t, 0, (unsigned)frame);
-    x_probe(t, (unsigned)frame, ACC_READ | ACC_FUSED | ACC_FUSED_N(n));
-    /* in order: POP ECX; POP ECX leaves the second value */
-    for (unsigned i = 0; i < n; i++)
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(guest_host32[ops[i].reg]),
-          x_mem_disp(t, 4, 4 * (int32_t)i));
-    x_probe_end(t);
-    E(e, ZYDIS_MNEMONIC_LEA, 2, R(R14D), M(R14, NOREG, 0, frame, 4));
-}
-
 void x_push(struct tctx *t)
 {
     struct emit *e = &t->e;
-    struct stack_op run[FUSE_MAX];
-    unsigned n = scan_run(t, true, run);
-    if (n > 1) {
-        push_run(t, run, n);
+    if (x_stack_run(t))
         return;
-    }
     const ZydisDecodedOperand *op = &t->in->ops[0];
     unsigned size = t->in->d.operand_width == 16 ? 2 : 4;
     eop val;
@@ -204,12 +84,8 @@ void x_pop(struct tctx *t)
         x_call_helper_end(t, (void *)helper_pop_sreg, arg);
         return;
     }
-    struct stack_op run[FUSE_MAX];
-    unsigned n = scan_run(t, false, run);
-    if (n > 1) {
-        pop_run(t, run, n);
+    if (x_stack_run(t))
         return;
-    }
     x_stack_ea(t, 0);
     x_probe(t, size, ACC_READ);
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(r8_sized(size)), x_mem(t, size));
@@ -233,6 +109,8 @@ void x_pop(struct tctx *t)
 void x_leave(struct tctx *t)
 {
     struct emit *e = &t->e;
+    if (x_stack_run(t))
+        return;
     unsigned size = t->in->d.operand_width == 16 ? 2 : 4;
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(EBP));
     ZydisDecodedOperand ss;

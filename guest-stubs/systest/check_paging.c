@@ -490,3 +490,56 @@ void check_pf_pop_run_partial(struct result *r)
         expect_eq(r, "CR2", t.cr2, PAGE1))
         expect_eq(r, "ring-3 ESP in the frame", t.esp, PAGE1);
 }
+
+/* POP EBX; RET or LEAVE; RET with the two words at lin: returns the
+ * trap, popr_seen holds what the probe saw. */
+static int pop_ret_at(void (*probe)(void *), uint32_t lin, uint32_t value,
+                      struct trap_info *t)
+{
+    uint32_t arg[1] = {lin};
+    bool leave = probe == probe_leave_ret_at;
+    set_test_word(lin, value);
+    set_test_word(lin + 4, leave ? ADDR(probe_leave_ret_back)
+                                 : ADDR(probe_pop_ret_back));
+    paging_on();
+    int v = guarded_user(probe, arg, EFLAGS_FIXED, t);
+    paging_off();
+    return v;
+}
+
+void check_pg_pop_ret_leave_ret(struct result *r)
+{
+    static const uint32_t at[2] = {PAGE1 + 16, PAGE1 - 4};
+    struct trap_info t;
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
+    for (unsigned k = 0; k < 4; k++) {
+        void (*probe)(void *) = k & 1 ? probe_leave_ret_at : probe_pop_ret_at;
+        uint32_t lin = at[k >> 1], value = 0x5a000000u + k;
+        int v = pop_ret_at(probe, lin, value, &t);
+        const char *what = k & 1 ? "LEAVE;RET" : "POP;RET";
+        if (!expect_no_trap(r, v, &t))
+            return;
+        if (popr_seen[0] != value || popr_seen[5] != lin + 8) {
+            fail(r, "%s at 0x%x: register 0x%x, ESP 0x%x; want 0x%x, 0x%x",
+                 what, lin, popr_seen[0], popr_seen[5], value, lin + 8);
+            return;
+        }
+    }
+}
+
+void check_pf_pop_ret_leave_ret(struct result *r)
+{
+    struct trap_info t;
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = 0;
+    int v = pop_ret_at(probe_pop_ret_at, PAGE1 - 4, 1, &t);
+    if (!expect_trap(r, v, &t, 14, PF_U, ADDR(probe_pop_ret_insn)) ||
+        !expect_eq(r, "CR2", t.cr2, PAGE1) ||
+        !expect_eq(r, "ring-3 ESP in the frame", t.esp, PAGE1))
+        return;
+    v = pop_ret_at(probe_leave_ret_at, PAGE1 - 4, 2, &t);
+    if (expect_trap(r, v, &t, 14, PF_U, ADDR(probe_leave_ret_insn)) &&
+        expect_eq(r, "CR2 after LEAVE", t.cr2, PAGE1))
+        expect_eq(r, "ring-3 ESP in the frame after LEAVE", t.esp, PAGE1);
+}

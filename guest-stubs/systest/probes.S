@@ -187,6 +187,40 @@ LABEL(probe_pop_run_third)
 	popal
 	ret
 
+/* With ESP = arg[0]: POP EBX, then RET to the next word (the check puts
+ * probe_pop_ret_back there); popr_seen = EBX, -, -, -, -, ESP after. */
+PROBE(probe_pop_ret_at)
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, popr_seen + 24
+	movl 0(%edx), %esp
+	popl %ebx
+LABEL(probe_pop_ret_insn)
+	ret
+LABEL(probe_pop_ret_back)
+	movl %esp, popr_seen + 20
+	movl popr_seen + 24, %esp
+	movl %ebx, popr_seen + 0
+	popal
+	ret
+
+/* The same with EBP = arg[0] and LEAVE; RET: popr_seen = EBP, -, -, -, -,
+ * ESP after. */
+PROBE(probe_leave_ret_at)
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, popr_seen + 24
+	movl 0(%edx), %ebp
+	leave
+LABEL(probe_leave_ret_insn)
+	ret
+LABEL(probe_leave_ret_back)
+	movl %esp, popr_seen + 20
+	movl popr_seen + 24, %esp
+	movl %ebp, popr_seen + 0
+	popal
+	ret
+
 	.data
 	.balign 4
 	.globl popa_seen

@@ -37,6 +37,12 @@ LABEL(probe_push_run_third);
 PROBE(probe_pop_run_at);
 LABEL(probe_pop_run_third);
 extern uint32_t popr_seen[7];
+PROBE(probe_pop_ret_at);
+LABEL(probe_pop_ret_insn);
+LABEL(probe_pop_ret_back);
+PROBE(probe_leave_ret_at);
+LABEL(probe_leave_ret_insn);
+LABEL(probe_leave_ret_back);
 
 /* probe_seg.S: they return the CS they saw in the alias segment. */
 uint32_t probe_far_jmp(void);
