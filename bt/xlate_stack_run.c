@@ -119,6 +119,10 @@ static unsigned scan_run(struct tctx *t, bool push, struct run_op *ops)
             break;
         if (ops[n].kind == K_MOV_EBP_ESP && movs++)
             break; /* one EBP copy per run */
+        /* LEAVE's EBP is loaded last (below): no second POP EBP */
+        if (ops[0].kind == K_LEAVE && ops[n].kind == K_POP_REG &&
+            ops[n].reg == R_EBP)
+            break;
         slots += uses_slot(ops[n].kind);
         off += ops[n].len;
         if (ops[n++].kind == K_RET)
@@ -202,15 +206,18 @@ static void pop_run(struct tctx *t, const struct run_op *ops, unsigned n)
         x_stack_ea_size(t, 0, (unsigned)frame);
     }
     x_probe(t, (unsigned)frame, ACC_READ | ACC_FUSED | ACC_FUSED_N(n));
-    /* in order: POP ECX; POP ECX leaves the second value */
-    for (unsigned i = 0; i < n; i++) {
+    /* in order (POP ECX; POP ECX leaves the second value), LEAVE's EBP
+     * last: a direct-addressing fault in the middle runs the core again
+     * from the start, and the frame's address came from EBP */
+    for (unsigned i = leave; i < n; i++) {
         eop src = x_mem_disp(t, 4, 4 * (int32_t)i);
         if (ops[i].kind == K_RET)
             E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), src);
         else
-            E(e, ZYDIS_MNEMONIC_MOV, 2,
-              R(ops[i].kind == K_LEAVE ? EBP : guest_host32[ops[i].reg]), src);
+            E(e, ZYDIS_MNEMONIC_MOV, 2, R(guest_host32[ops[i].reg]), src);
     }
+    if (leave)
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(EBP), x_mem_disp(t, 4, 0));
     x_probe_end(t);
     if (leave)
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R14D), R(R8D));
