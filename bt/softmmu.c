@@ -319,22 +319,30 @@ uint8_t *mmu_slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
     return p;
 }
 
-/* A fused PUSH/POP run is served here only when it is one access to one
- * present RAM page without translated code or watchpoints; anything else
- * (a fault, a page boundary, MMIO, code) replays the run one instruction
- * at a time, so the exception, CR2 and ESP are those of the faulting
- * instruction. The check does not fault and sets no A/D bits unless the
- * whole run hits that page. */
-static bool fused_run_plain(struct cpu *cpu, uint32_t lin, uint32_t acc,
-                            bool user)
+/* A fused run of stack instructions (xlate_stack_run.c) is served here as
+ * one access when each page of its frame is present RAM without
+ * translated code (for writes) and no watchpoint is armed; a frame across
+ * two such pages goes through the bounce buffer. Anything else (a fault,
+ * MMIO, code) replays the run one instruction at a time, so the exception,
+ * CR2 and ESP are those of the instruction that faulted. The check does
+ * not fault, and sets A/D bits only on pages the run accesses. */
+static bool fused_run_servable(struct cpu *cpu, uint32_t lin, uint32_t acc,
+                               bool user)
 {
     unsigned size = acc & ACC_SIZE_MASK;
-    struct walk w;
-    if ((lin & 0xfffu) + size > 0x1000u || (cpu->dr[7] & 0xffu))
+    if ((cpu->dr[7] & 0xffu) || size > sizeof cpu->bounce)
         return false;
-    if (walk(cpu, lin, acc, user, &w) || !phys_in_ram(cpu, w.phys, size))
-        return false;
-    return !((acc & ACC_WRITE) && cache_page_has_code(cpu->bt, w.phys));
+    uint32_t off = lin & 0xfffu;
+    uint32_t first = off + size > 0x1000u ? 0x1000u - off : size;
+    uint32_t pages[2] = {lin, (lin | 0xfffu) + 1}, bytes[2] = {first, size - first};
+    for (int i = 0; i < 2 && bytes[i]; i++) {
+        struct walk w;
+        if (walk(cpu, pages[i], acc, user, &w) ||
+            !phys_in_ram(cpu, w.phys, bytes[i]) ||
+            ((acc & ACC_WRITE) && cache_page_has_code(cpu->bt, w.phys)))
+            return false;
+    }
+    return true;
 }
 
 static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
@@ -342,7 +350,7 @@ static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
     unsigned size = acc & ACC_SIZE_MASK;
     bool user = access_user(cpu, acc);
     struct walk w1, w2;
-    if ((acc & ACC_FUSED) && !fused_run_plain(cpu, lin, acc, user)) {
+    if ((acc & ACC_FUSED) && !fused_run_servable(cpu, lin, acc, user)) {
         /* the guest state is that before the run (mem_slow saved it) */
         cpu->unfuse_steps = ACC_FUSED_GET_N(acc);
         cpu->bt->stats.unfused_runs++;
