@@ -70,6 +70,7 @@ struct bt_config {
     X(mmio_accesses, "accesses outside RAM")                          \
     X(smc_invalidations, "blocks invalidated by self-modifying code") \
     X(fused_stack_runs, "PUSH/POP runs translated as one access")   \
+    X(fused_mov_runs, "MOV runs through one base translated as one access") \
     X(unfused_runs, "fused runs replayed one instruction at a time") \
     X(exits_to_loop, "exits from translated code to the run loop")    \
     X(fast_resumes, "mode changes continued without the dispatcher")  \

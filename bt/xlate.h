@@ -94,6 +94,11 @@ void x_emit_slow_stubs(struct tctx *t);
  * it as one access if they form a run; false if they do not. */
 bool x_stack_run(struct tctx *t);
 
+/* xlate_mov_run.c */
+/* At a MOV: translate it and the MOVs through the same base after it as
+ * one access if they form a run; false if they do not. */
+bool x_mov_run(struct tctx *t);
+
 /* translate.c */
 /* Direct jump (or jcc) to a guest EIP: a chainable exit. */
 void x_exit_direct(struct tctx *t, ZydisMnemonic jmp_or_jcc, uint32_t target);

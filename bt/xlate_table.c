@@ -47,7 +47,8 @@ static void x_mov(struct tctx *t)
             x_sys(t);
             return;
         }
-    x_generic(t);
+    if (!x_mov_run(t))
+        x_generic(t);
 }
 
 static void x_div(struct tctx *t)

@@ -543,3 +543,42 @@ void check_pf_pop_ret_leave_ret(struct result *r)
         expect_eq(r, "CR2 after LEAVE", t.cr2, PAGE1))
         expect_eq(r, "ring-3 ESP in the frame after LEAVE", t.esp, PAGE1);
 }
+
+void check_pg_mov_run_straddle(struct result *r)
+{
+    struct trap_info t;
+    uint32_t base = PAGE1 - 8, arg[3] = {base, 0, 0};
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
+    for (unsigned i = 0; i < 10; i++)
+        set_test_word(base + 4 * i, 0x30000000u + i);
+    paging_on();
+    int v = guarded_user(probe_mov_run_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (!expect_no_trap(r, v, &t) ||
+        !expect_eq(r, "first load", arg[1], 0x30000000u) ||
+        !expect_eq(r, "second load", arg[2], 0x30000005u) ||
+        !expect_eq(r, "stored ECX", test_word(base + 4), 0xc1c2c3c4) ||
+        !expect_eq(r, "stored immediate", test_word(base + 0x1c), 0x77665544))
+        return;
+    for (unsigned i = 2; i < 10; i++)
+        if (i != 7 && test_word(base + 4 * i) != 0x30000000u + i) {
+            fail(r, "word %u changed to 0x%x", i, test_word(base + 4 * i));
+            return;
+        }
+}
+
+void check_pf_mov_run_partial(struct result *r)
+{
+    struct trap_info t;
+    uint32_t base = PAGE1 - 8, arg[3] = {base, 0, 0};
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = 0;
+    set_test_word(base + 4, 0);
+    paging_on();
+    int v = guarded_user(probe_mov_run_at, arg, EFLAGS_FIXED, &t);
+    paging_off();
+    if (expect_trap(r, v, &t, 14, PF_U, ADDR(probe_mov_run_third)) &&
+        expect_eq(r, "CR2", t.cr2, base + 0x14))
+        expect_eq(r, "the store before the fault", test_word(base + 4), 0xc1c2c3c4);
+}

@@ -221,6 +221,24 @@ LABEL(probe_leave_ret_back)
 	popal
 	ret
 
+/* With EBX = arg[0], four MOVs through EBX in a row (tpvm translates the
+ * run as one access): load, store ECX, load, store an immediate;
+ * arg[1] = the first load, arg[2] = the second. */
+PROBE(probe_mov_run_at)
+	pushal
+	movl 36(%esp), %esi
+	movl 0(%esi), %ebx
+	movl $0xc1c2c3c4, %ecx
+	movl (%ebx), %eax
+	movl %ecx, 4(%ebx)
+LABEL(probe_mov_run_third)
+	movl 0x14(%ebx), %edx
+	movl $0x77665544, 0x1c(%ebx)
+	movl %eax, 4(%esi)
+	movl %edx, 8(%esi)
+	popal
+	ret
+
 	.data
 	.balign 4
 	.globl popa_seen

@@ -41,6 +41,8 @@ PROBE(probe_pop_ret_at);
 LABEL(probe_pop_ret_insn);
 LABEL(probe_pop_ret_back);
 PROBE(probe_leave_ret_at);
+PROBE(probe_mov_run_at);
+LABEL(probe_mov_run_third);
 LABEL(probe_leave_ret_insn);
 LABEL(probe_leave_ret_back);
 
