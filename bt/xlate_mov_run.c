@@ -1,30 +1,37 @@
 /* Runs of 32-bit MOVs through one base register as one access. Compiled
  * code reads and writes its frame and its structures a field after the
- * other: MOV ECX,[EBP-0x10]; MOV EAX,[EBP-0x28]; MOV [ESP+4],EDX ... Such
- * a run (same base, no index, the base unchanged until its last
- * instruction, all fields within 64 bytes) gets one TLB probe of the
- * span, then the moves.
+ * other, with register arithmetic in between: MOV ECX,[EBP-0x10];
+ * MOV EAX,[EBP-0x28]; IMUL EAX,ECX; MOV [EBP-0x14],EAX ... Such a run
+ * (same base, no index, all fields within 64 bytes, the base unchanged
+ * until the last access) gets one TLB probe of the span; the register-only
+ * instructions between its accesses are translated as usual inside it.
  *
  * As for stack runs (xlate_stack_run.c), the slow path serves the run only
  * when its pages are plain RAM and replays it one instruction at a time
- * otherwise, so faults stay precise. Runs are formed only with paging on
- * (direct addressing could fault in the middle of the moves, after a load
- * changed a register), flat DS/SS, no single-stepping or breakpoints, and
- * within the block's page. */
+ * otherwise, so faults stay precise. The slow path runs a copy of the
+ * run's code, so what goes inside must be straight-line host code: plain
+ * register instructions the generic translator re-encodes, checked after
+ * emission. Runs are formed only with paging on (direct addressing could
+ * fault in the middle, after a load changed a register), flat DS/SS, no
+ * single-stepping or breakpoints, and within the block's page. */
 #include <stdio.h>
+#include <string.h>
 #include "bt/regs.h"
 #include "bt/xlate.h"
 
-#define RUN_MAX_INSNS 8
+#define RUN_MAX_INSNS 16
 #define RUN_MAX_SPAN 64 /* the slow path's bounce buffer */
 
+void x_generic(struct tctx *t);
+
 struct mov_op {
-    uint8_t len;
+    bool mem;          /* an access of the run; else a register instruction */
     bool store;
     bool imm;
     int32_t disp;
     int32_t value;     /* the immediate */
     ZydisRegister reg; /* guest register loaded or stored */
+    struct insn in;    /* the instruction itself */
 };
 
 /* A MOV r32,[base+disp] / MOV [base+disp],r32|imm32 with the default
@@ -48,9 +55,10 @@ static bool parse_mov(const ZydisDecodedInstruction *d,
         (*base != ZYDIS_REGISTER_NONE && b != *base) ||
         guest_reg_num(b, &(bool){false}) < 0)
         return false;
-    *op = (struct mov_op){ .len = d->length, .store = m == 0,
-                           .disp = mem->mem.disp.has_displacement
-                                       ? (int32_t)mem->mem.disp.value : 0 };
+    op->mem = true;
+    op->store = m == 0;
+    op->imm = false;
+    op->disp = mem->mem.disp.has_displacement ? (int32_t)mem->mem.disp.value : 0;
     if (other->type == ZYDIS_OPERAND_TYPE_IMMEDIATE && m == 0) {
         op->imm = true;
         op->value = (int32_t)other->imm.value.s;
@@ -69,6 +77,48 @@ static bool parse_mov(const ZydisDecodedInstruction *d,
     return true;
 }
 
+/* A register-only instruction the generic translator re-encodes, which
+ * leaves the base and ESP alone: it may sit between the run's accesses. */
+static bool register_only(const struct insn *in, ZydisRegister base)
+{
+    if (xlate_lookup(in->d.mnemonic) != x_generic ||
+        (in->d.attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_REP |
+                             ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)))
+        return false;
+    bool h;
+    int b = guest_reg_num(base, &h);
+    for (unsigned i = 0; i < in->d.operand_count; i++) {
+        const ZydisDecodedOperand *op = &in->ops[i];
+        if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+            continue;
+        if (op->type != ZYDIS_OPERAND_TYPE_REGISTER)
+            return false;
+        ZydisRegister r = op->reg.value;
+        if (r == ZYDIS_REGISTER_EFLAGS || r == ZYDIS_REGISTER_FLAGS)
+            continue;
+        int g = guest_reg_num(r, &h);
+        if (g < 0)
+            return false;
+        if ((op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+            (g == b || g == R_ESP))
+            return false;
+    }
+    return true;
+}
+
+/* The decoded instruction at buf (avail bytes), guest address eip. */
+static bool decode_at(struct tctx *t, const uint8_t *buf, size_t avail,
+                      uint32_t eip, struct insn *in)
+{
+    if (ZYAN_FAILED(ZydisDecoderDecodeFull(t->bt->decoder, buf, avail, &in->d,
+                                           in->ops)))
+        return false;
+    in->eip = eip;
+    in->len = in->d.length;
+    memcpy(in->bytes, buf, in->len);
+    return true;
+}
+
 static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base,
                          int32_t *lo, int32_t *hi)
 {
@@ -79,6 +129,7 @@ static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base
     *base = ZYDIS_REGISTER_NONE;
     if (!parse_mov(&in->d, in->ops, base, &ops[0]))
         return 0;
+    ops[0].in = *in;
     *lo = ops[0].disp;
     *hi = ops[0].disp + 4;
     if (!ops[0].store && ops[0].reg == *base)
@@ -92,49 +143,82 @@ static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base
     size_t avail = mmu_fetch_code(t->cpu, pc, buf, sizeof buf, &ph);
     if (avail > page_end - pc)
         avail = page_end - pc;
-    unsigned n = 1;
-    size_t off = 0;
+    /* n: instructions taken; last: one past the run's last access */
+    unsigned n = 1, last = 1, accesses = 1;
+    size_t off = 0, off_last = 0;
     while (n < RUN_MAX_INSNS && off < avail) {
-        ZydisDecodedInstruction d;
-        ZydisDecodedOperand dops[ZYDIS_MAX_OPERAND_COUNT];
-        if (ZYAN_FAILED(ZydisDecoderDecodeFull(t->bt->decoder, buf + off,
-                                               avail - off, &d, dops)) ||
-            !parse_mov(&d, dops, base, &ops[n]))
+        struct mov_op *op = &ops[n];
+        ZydisRegister b = *base;
+        if (!decode_at(t, buf + off, avail - off, pc + (uint32_t)off, &op->in))
             break;
-        int32_t l = ops[n].disp < *lo ? ops[n].disp : *lo;
-        int32_t h = ops[n].disp + 4 > *hi ? ops[n].disp + 4 : *hi;
-        if ((int64_t)h - l > RUN_MAX_SPAN)
+        if (parse_mov(&op->in.d, op->in.ops, &b, op)) {
+            int32_t l = op->disp < *lo ? op->disp : *lo;
+            int32_t h = op->disp + 4 > *hi ? op->disp + 4 : *hi;
+            if ((int64_t)h - l > RUN_MAX_SPAN)
+                break;
+            *lo = l;
+            *hi = h;
+            off += op->in.len;
+            n++;
+            last = n;
+            off_last = off;
+            accesses++;
+            if (!op->store && op->reg == *base)
+                break; /* it changes the base */
+        } else if (register_only(&op->in, *base)) {
+            op->mem = false;
+            off += op->in.len;
+            n++;
+        } else {
             break;
-        *lo = l;
-        *hi = h;
-        off += ops[n].len;
-        bool last = !ops[n].store && ops[n].reg == *base;
-        n++;
-        if (last)
-            break; /* it changes the base */
+        }
     }
-    if (n < 2)
-        return n;
+    /* register instructions after the last access are not part of it */
+    n = last;
+    off = off_last;
+    if (accesses < 2)
+        return 1;
     t->b->phys_last = ph + (uint32_t)off - 1;
     t->next_eip = pc + (uint32_t)off;
     t->bt->stats.fused_mov_runs++;
     if (t->bt->cfg.trace) {
-        uint32_t eip = pc;
         for (unsigned i = 1; i < n; i++) {
             char text[96];
-            if (bt_disasm(buf + (eip - pc), ops[i].len, eip, text, sizeof text) <= 0)
+            if (bt_disasm(ops[i].in.bytes, ops[i].in.len, ops[i].in.eip, text,
+                          sizeof text) <= 0)
                 snprintf(text, sizeof text, "(bad)");
-            fprintf(t->bt->cfg.trace, "%08x: %s\n", eip, text);
-            eip += ops[i].len;
+            fprintf(t->bt->cfg.trace, "%08x: %s\n", ops[i].in.eip, text);
         }
     }
     return n;
 }
 
+/* The slow path runs a copy of the run's host code: it must not hold
+ * anything position-dependent (a branch, a call, a RIP-relative operand). */
+static bool straight_line(struct tctx *t, const uint8_t *p, const uint8_t *end)
+{
+    ZydisDecoder dec;
+    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    while (p < end) {
+        ZydisDecodedInstruction d;
+        if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&dec, NULL, p,
+                                                      (size_t)(end - p), &d)) ||
+            (d.attributes & ZYDIS_ATTRIB_IS_RELATIVE) ||
+            d.meta.category == ZYDIS_CATEGORY_CALL ||
+            d.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
+            d.meta.category == ZYDIS_CATEGORY_COND_BR ||
+            d.meta.category == ZYDIS_CATEGORY_RET)
+            return false;
+        p += d.length;
+    }
+    (void)t;
+    return true;
+}
+
 bool x_mov_run(struct tctx *t)
 {
     struct emit *e = &t->e;
-    struct mov_op ops[RUN_MAX_INSNS];
+    static struct mov_op ops[RUN_MAX_INSNS]; /* big: the decoded insns */
     ZydisRegister base;
     int32_t lo, hi;
     unsigned n = scan_run(t, ops, &base, &lo, &hi);
@@ -142,22 +226,39 @@ bool x_mov_run(struct tctx *t)
         return false;
     bool writes = false;
     for (unsigned i = 0; i < n; i++)
-        writes |= ops[i].store;
+        writes |= ops[i].mem && ops[i].store;
     E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(host_reg(base, false), NOREG, 0, lo, 4));
     /* a run with stores reads its span too: the bounce buffer is filled
      * before the moves, so bytes between the fields are written back as
      * they were */
     x_probe(t, (unsigned)(hi - lo),
             ACC_READ | (writes ? ACC_WRITE : 0) | ACC_FUSED | ACC_FUSED_N(n));
+    const struct insn *saved_in = t->in;
+    uint32_t saved_next = t->next_eip;
     for (unsigned i = 0; i < n; i++) {
-        eop mem = x_mem_disp(t, 4, ops[i].disp - lo);
-        if (!ops[i].store)
-            E(e, ZYDIS_MNEMONIC_MOV, 2, R(host_reg(ops[i].reg, false)), mem);
-        else if (ops[i].imm)
-            E(e, ZYDIS_MNEMONIC_MOV, 2, mem, I(ops[i].value));
+        struct mov_op *op = &ops[i];
+        if (!op->mem) {
+            const uint8_t *start = e->p;
+            t->in = &op->in;
+            t->next_eip = op->in.eip + op->in.len;
+            x_generic(t);
+            if (!e->full && !e->failed && !straight_line(t, start, e->p)) {
+                e->failed = true;
+                snprintf(e->failed_what, sizeof e->failed_what,
+                         "a register instruction in a MOV run is not straight-line code");
+            }
+            continue;
+        }
+        eop mem = x_mem_disp(t, 4, op->disp - lo);
+        if (!op->store)
+            E(e, ZYDIS_MNEMONIC_MOV, 2, R(host_reg(op->reg, false)), mem);
+        else if (op->imm)
+            E(e, ZYDIS_MNEMONIC_MOV, 2, mem, I(op->value));
         else
-            E(e, ZYDIS_MNEMONIC_MOV, 2, mem, R(host_reg(ops[i].reg, false)));
+            E(e, ZYDIS_MNEMONIC_MOV, 2, mem, R(host_reg(op->reg, false)));
     }
+    t->in = saved_in;
+    t->next_eip = saved_next;
     x_probe_end(t);
     return true;
 }
