@@ -177,6 +177,48 @@ void cache_jc_clear_nonglobal(struct cpu *cpu)
     cpu->jc_nlog_n = 0;
 }
 
+/* For softmmu.c's PV address-space switch, which keeps the entries the
+ * two spaces share instead of clearing them all: the linear pages that
+ * may hold entries, or false when that list overflowed (any page may). */
+bool cache_jc_pages(const struct cpu *cpu, const uint32_t **pages,
+                    uint32_t *n)
+{
+    if (cpu->jc_pages_n > JC_PAGE_LOG)
+        return false;
+    *pages = cpu->jc_pages;
+    *n = cpu->jc_pages_n;
+    return true;
+}
+
+/* Logged non-global entries, empty ones (cleared since) included. */
+uint32_t cache_jc_nonglobal_count(const struct cpu *cpu)
+{
+    return cpu->jc_nlog_n;
+}
+
+/* cache_jc_clear_nonglobal, but sparing the live entries keep() accepts
+ * (visited in log order; they stay logged, in that order). Empty ones
+ * are dropped without a call. */
+void cache_jc_filter_nonglobal(struct cpu *cpu,
+                               bool (*keep)(void *ctx, uint32_t user,
+                                            uint32_t idx, uint32_t eip),
+                               void *ctx)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cpu->jc_nlog_n; i++) {
+        uint32_t e = cpu->jc_nlog[i];
+        uint32_t user = (e >> 16) & 1u, idx = e & (JC_SIZE - 1);
+        int64_t tag = cpu->jc[user].tag[idx];
+        if (tag != 1 && keep(ctx, user, idx, (uint32_t)-(uint64_t)tag)) {
+            cpu->jc_nlog[kept++] = e;
+            continue;
+        }
+        cpu->jc[user].tag[idx] = 1;
+        cpu->jc_logged[user][idx] &= (uint8_t)~1u;
+    }
+    cpu->jc_nlog_n = kept;
+}
+
 /* INVLPG: only entries for code in that linear page. Their indices are
  * the page's 4096 consecutive slots in each half (index = EIP's low 16
  * bits), scanned only if the page ever had an entry. */

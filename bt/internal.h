@@ -224,6 +224,14 @@ void cache_jc_clear(struct cpu *cpu);
 void cache_jc_fill(struct cpu *cpu, struct block *b);
 void cache_jc_clear_nonglobal(struct cpu *cpu);
 void cache_jc_clear_page(struct cpu *cpu, uint32_t linear);
+/* for softmmu.c's PV address-space switch */
+bool cache_jc_pages(const struct cpu *cpu, const uint32_t **pages,
+                    uint32_t *n);
+uint32_t cache_jc_nonglobal_count(const struct cpu *cpu);
+void cache_jc_filter_nonglobal(struct cpu *cpu,
+                               bool (*keep)(void *ctx, uint32_t user,
+                                            uint32_t idx, uint32_t eip),
+                               void *ctx);
 
 /* runtime.c */
 void runtime_emit(struct bt *bt);

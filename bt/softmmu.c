@@ -1136,12 +1136,14 @@ static struct block *jc_entry_block(struct cpu *cpu, uint32_t cr3, uint32_t pde,
  * stay without a look at each. */
 static bool jc_all_shared(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3)
 {
-    if (cpu->jc_pages_n > JC_PAGE_LOG)
+    const uint32_t *pages;
+    uint32_t n;
+    if (!cache_jc_pages(cpu, &pages, &n))
         return false; /* the list overflowed */
     struct pde_memo memo;
     pde_memo_init(&memo, old_cr3, new_cr3);
-    for (uint32_t i = 0; i < cpu->jc_pages_n; i++) {
-        uint32_t pg = cpu->jc_pages[i];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t pg = pages[i];
         const struct pde_pair *pp = pde_pair_read(cpu, &memo, pg << 12);
         if (pp->new_pde != pp->old_pde ||
             (pp->old_pde & (PTE_P | PTE_A)) != (PTE_P | PTE_A) ||
@@ -1151,55 +1153,69 @@ static bool jc_all_shared(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3)
     return true;
 }
 
+/* switch_jc's state for its cache_jc_filter_nonglobal callback */
+struct jc_switch {
+    struct cpu *cpu;
+    struct pde_memo memo;
+    uint32_t old_cr3, optional;
+    bool check;
+    struct as_slot **s;
+};
+
+/* Whether the live entry (user, idx) for eip stays: only under a
+ * directory entry both spaces hold. One that goes has its block noted
+ * in *s if the tables of old_cr3 still lead there. */
+static bool jc_switch_keep(void *ctx, uint32_t user, uint32_t idx,
+                           uint32_t eip)
+{
+    struct jc_switch *js = ctx;
+    struct cpu *cpu = js->cpu;
+    struct as_slot **s = js->s;
+    const struct pde_pair *pp = pde_pair_read(cpu, &js->memo, eip);
+    bool shared = pp->new_pde == pp->old_pde &&
+                  (pp->old_pde & (PTE_P | PTE_A)) == (PTE_P | PTE_A) &&
+                  ((eip >> 12) & 1023u) != 1023u;
+    struct as_probe p;
+    struct block *b = NULL;
+    if (js->check || !shared)
+        b = jc_entry_block(cpu, js->old_cr3, pp->old_pde, user, idx,
+                           js->optional, &p);
+    if (shared && (b || !js->check)) {
+        cpu->bt->stats.jc_as_restored++;
+        return true;
+    }
+    if (b && !*s)
+        *s = slot_claim(cpu, js->old_cr3);
+    if (b && (*s)->n_jc < AS_SLOT_JC) {
+        (*s)->jc[(*s)->n_jc].b = b;
+        (*s)->jc[(*s)->n_jc].leaf = p.leaf;
+        (*s)->n_jc++;
+        slot_note_table(*s, p.leaf);
+    }
+    return false;
+}
+
 /* The live non-global branch-cache entries at a switch. What
- * cache_jc_clear_nonglobal does to all of them (tag, logged bit, log)
- * happens here only to those not under a directory entry both spaces
- * hold; their blocks go to *s if the tables of old_cr3 still lead there.
- * An entry on the last page of a 4 MiB region may have a block that
- * reaches into the next region: it never stays. */
+ * cache_jc_clear_nonglobal does to all of them happens only to those
+ * jc_switch_keep lets go; their blocks go to *s if the tables of old_cr3
+ * still lead there. An entry on the last page of a 4 MiB region may have
+ * a block that reaches into the next region: it never stays. */
 static void switch_jc(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3,
                       bool check, struct as_slot **s)
 {
     if (!check && jc_all_shared(cpu, old_cr3, new_cr3)) {
-        cpu->bt->stats.jc_as_restored += cpu->jc_nlog_n;
+        cpu->bt->stats.jc_as_restored += cache_jc_nonglobal_count(cpu);
         return;
     }
-    struct pde_memo memo;
-    pde_memo_init(&memo, old_cr3, new_cr3);
-    uint32_t optional = bt_mode(cpu) & MODE_OPTIONAL, kept = 0;
-    for (uint32_t i = 0; i < cpu->jc_nlog_n; i++) {
-        uint32_t e = cpu->jc_nlog[i];
-        uint32_t user = (e >> 16) & 1u, idx = e & (JC_SIZE - 1);
-        int64_t tag = cpu->jc[user].tag[idx];
-        if (tag != 1) {
-            uint32_t eip = (uint32_t)-(uint64_t)tag;
-            const struct pde_pair *pp = pde_pair_read(cpu, &memo, eip);
-            bool shared = pp->new_pde == pp->old_pde &&
-                          (pp->old_pde & (PTE_P | PTE_A)) == (PTE_P | PTE_A) &&
-                          ((eip >> 12) & 1023u) != 1023u;
-            struct as_probe p;
-            struct block *b = NULL;
-            if (check || !shared)
-                b = jc_entry_block(cpu, old_cr3, pp->old_pde, user, idx,
-                                   optional, &p);
-            if (shared && (b || !check)) {
-                cpu->jc_nlog[kept++] = e;
-                cpu->bt->stats.jc_as_restored++;
-                continue;
-            }
-            if (b && !*s)
-                *s = slot_claim(cpu, old_cr3);
-            if (b && (*s)->n_jc < AS_SLOT_JC) {
-                (*s)->jc[(*s)->n_jc].b = b;
-                (*s)->jc[(*s)->n_jc].leaf = p.leaf;
-                (*s)->n_jc++;
-                slot_note_table(*s, p.leaf);
-            }
-        }
-        cpu->jc[user].tag[idx] = 1;
-        cpu->jc_logged[user][idx] &= (uint8_t)~1u;
-    }
-    cpu->jc_nlog_n = kept;
+    struct jc_switch js = {
+        .cpu = cpu,
+        .old_cr3 = old_cr3,
+        .optional = bt_mode(cpu) & MODE_OPTIONAL,
+        .check = check,
+        .s = s,
+    };
+    pde_memo_init(&js.memo, old_cr3, new_cr3);
+    cache_jc_filter_nonglobal(cpu, jc_switch_keep, &js);
 }
 
 static void restore(struct cpu *cpu, struct as_slot *sl)
