@@ -1,7 +1,9 @@
 /* The compute kernels, in portable C (no libc) so this one file is both the
  * i386 compute guest's workload and perf/'s native x86-64 program. Each is
  * sized to take about 20-80 ms natively on the reference host. Checksums
- * use uint32_t arithmetic only, so they match across the two builds. */
+ * use uint32_t arithmetic only, so they match across the two builds. Each
+ * calls compute_mark() every ~10-50 us of native time, at points fixed by
+ * its work, outside its innermost loops (kernels.h says why). */
 #include <stddef.h>
 
 #include "kernels.h"
@@ -22,10 +24,62 @@ static uint32_t mix(uint32_t h, uint32_t v)
     return h ^ (h >> 15);
 }
 
+/* ---- timing marks (see struct compute_result) ---- */
+
+/* The run being timed, or NULL: the kernels run untimed. */
+static struct seg_log {
+    uint64_t (*clock)(void);
+    uint32_t marks;   /* compute_mark calls so far */
+    uint32_t n;       /* entries in end[] */
+    uint32_t stride;  /* marks per entry: doubles each time end[] fills */
+    uint32_t pending; /* marks since the last entry */
+    uint64_t end[COMPUTE_MAX_SEGS]; /* clock at each segment's end */
+} seg_run, *seg_log;
+
+/* Two neighbours become one segment, so end[] has room again. */
+static void seg_merge(struct seg_log *l)
+{
+    for (uint32_t i = 0; i < COMPUTE_MAX_SEGS / 2; i++)
+        l->end[i] = l->end[2 * i + 1];
+    l->n = COMPUTE_MAX_SEGS / 2;
+    l->stride *= 2;
+}
+
+/* Ends a segment. The kernels call it at points that depend only on the
+ * work done, so every run is cut in the same places. */
+static void compute_mark(void)
+{
+    struct seg_log *l = seg_log;
+
+    if (!l)
+        return;
+    l->marks++;
+    if (++l->pending < l->stride)
+        return;
+    l->pending = 0;
+    if (l->n == COMPUTE_MAX_SEGS) {
+        /* This mark was an odd entry at the old stride: it now falls
+         * inside a merged segment, which ends half a stride later. */
+        seg_merge(l);
+        l->pending = l->stride / 2;
+        return;
+    }
+    l->end[l->n++] = l->clock();
+}
+
+/* Where a segment of a loop over [.., limit) that starts at i ends. The
+ * segmented loops count in size_t, which cannot wrap: x86-64 then keeps
+ * one induction variable, as in the loop without segments. */
+static size_t seg_end(size_t i, size_t len, size_t limit)
+{
+    return limit - i < len ? limit : i + len;
+}
+
 /* ---- crc32: table-driven CRC-32 (IEEE) over 1 MiB, chained passes ---- */
 
 #define CRC_BYTES (1u << 20)
 #define CRC_PASSES 12
+#define CRC_SEG_BYTES (8u << 10) /* per timing mark; divides CRC_BYTES */
 
 static uint8_t crc_buf[CRC_BYTES];
 static uint32_t crc_table[256];
@@ -40,7 +94,10 @@ static void crc_make_table(void)
     }
 }
 
-static uint32_t crc_update(uint32_t crc, const uint8_t *p, uint32_t len)
+/* Not inlined: its loop compiles as before there were timing marks. */
+__attribute__((noinline)) static uint32_t crc_update(uint32_t crc,
+                                                     const uint8_t *p,
+                                                     uint32_t len)
 {
     crc = ~crc;
     while (len--)
@@ -53,12 +110,20 @@ static uint32_t run_crc32(void)
     uint32_t seed = 1;
 
     crc_make_table();
-    for (uint32_t i = 0; i < CRC_BYTES; i++)
-        crc_buf[i] = (uint8_t)(lcg_next(&seed) >> 8);
-    /* Each pass continues the previous CRC, so no pass can be skipped. */
+    for (size_t seg = 0; seg < CRC_BYTES; seg += 2 * CRC_SEG_BYTES) {
+        for (size_t i = seg; i < seg + 2 * CRC_SEG_BYTES; i++)
+            crc_buf[i] = (uint8_t)(lcg_next(&seed) >> 8);
+        compute_mark();
+    }
+    /* Each pass continues the previous CRC, so no pass can be skipped;
+     * CRCs of consecutive blocks chain to the CRC of the whole. */
     uint32_t crc = 0;
-    for (int pass = 0; pass < CRC_PASSES; pass++)
-        crc = crc_update(crc, crc_buf, CRC_BYTES);
+    for (int pass = 0; pass < CRC_PASSES; pass++) {
+        for (uint32_t seg = 0; seg < CRC_BYTES; seg += CRC_SEG_BYTES) {
+            crc = crc_update(crc, crc_buf + seg, CRC_SEG_BYTES);
+            compute_mark();
+        }
+    }
     return crc;
 }
 
@@ -66,6 +131,11 @@ static uint32_t run_crc32(void)
 
 #define SIEVE_LIMIT (4u << 20)
 #define SIEVE_REPS 3
+/* Per timing mark: bytes cleared, composites marked (whatever the
+ * stride, a store costs about the same), numbers counted. */
+#define SIEVE_SEG_CLEAR (16u << 10)
+#define SIEVE_SEG_MARKS (16u << 10)
+#define SIEVE_SEG_COUNT (16u << 10)
 
 static uint8_t sieve_composite[SIEVE_LIMIT];
 
@@ -75,20 +145,45 @@ static uint32_t run_sieve(void)
 
     for (uint32_t rep = 0; rep < SIEVE_REPS; rep++) {
         uint32_t limit = SIEVE_LIMIT - rep * 1000;
-        for (uint32_t i = 0; i < limit; i++)
+        /* Whole segments, then the rest: with a constant count the
+         * compiler clears a word at a time (x86-64 did so before the
+         * marks; i386, which cleared bytes, now does too). */
+        size_t seg = 0;
+        for (; limit - seg >= SIEVE_SEG_CLEAR; seg += SIEVE_SEG_CLEAR) {
+            uint8_t *p = sieve_composite + seg;
+            for (size_t i = 0; i < SIEVE_SEG_CLEAR; i++)
+                p[i] = 0;
+            compute_mark();
+        }
+        for (size_t i = seg; i < limit; i++)
             sieve_composite[i] = 0;
+        /* A mark after every SIEVE_SEG_MARKS stores, across primes. */
+        uint32_t budget = SIEVE_SEG_MARKS;
         for (uint32_t i = 2; i * i < limit; i++) {
             if (sieve_composite[i])
                 continue;
-            for (uint32_t j = i * i; j < limit; j += i)
-                sieve_composite[j] = 1;
+            for (uint32_t j = i * i; j < limit;) {
+                uint32_t left = (limit - j + i - 1) / i; /* stores to go */
+                uint32_t n = left < budget ? left : budget;
+                for (uint32_t end = j + n * i; j < end; j += i)
+                    sieve_composite[j] = 1;
+                budget -= n;
+                if (budget == 0) {
+                    compute_mark();
+                    budget = SIEVE_SEG_MARKS;
+                }
+            }
         }
         uint32_t count = 0, sum = 0;
-        for (uint32_t i = 2; i < limit; i++) {
-            if (!sieve_composite[i]) {
-                count++;
-                sum += i;
+        for (size_t seg = 2; seg < limit; seg += SIEVE_SEG_COUNT) {
+            size_t end = seg_end(seg, SIEVE_SEG_COUNT, limit);
+            for (size_t i = seg; i < end; i++) {
+                if (!sieve_composite[i]) {
+                    count++;
+                    sum += (uint32_t)i;
+                }
             }
+            compute_mark();
         }
         h = mix(mix(h, count), sum);
     }
@@ -99,8 +194,23 @@ static uint32_t run_sieve(void)
 
 #define SORT_COUNT (1u << 20)
 #define SORT_SMALL 16 /* below this, insertion sort */
+/* Per timing mark: elements generated or hashed; elements scanned by the
+ * partitions and insertion sorts. */
+#define SORT_SEG_FILL (16u << 10)
+#define SORT_SEG_SCAN (4u << 10)
 
 static uint32_t sort_data[SORT_COUNT];
+static uint32_t sort_scanned; /* since the last mark */
+
+/* n more elements sorted or scanned: a mark if a segment's worth. */
+static void sort_account(uint32_t n)
+{
+    sort_scanned += n;
+    if (sort_scanned >= SORT_SEG_SCAN) {
+        compute_mark();
+        sort_scanned = 0;
+    }
+}
 
 static void insertion_sort(uint32_t *a, uint32_t n)
 {
@@ -119,6 +229,60 @@ static void swap_u32(uint32_t *a, uint32_t *b)
     *b = t;
 }
 
+/* Hoare partition of a[0..n-1] (a[0] <= pivot <= a[n-1]): returns j such
+ * that a[0..j] <= pivot <= a[j+1..n-1]. Inlined twice, with and without
+ * timing marks inside, so that the short partitions keep the plain loop. */
+__attribute__((always_inline)) static inline uint32_t
+partition(uint32_t *a, uint32_t n, uint32_t pivot, bool marks)
+{
+    uint32_t i = 0, j = n - 1;
+
+    if (!marks) {
+        for (;;) {
+            do
+                i++;
+            while (a[i] < pivot);
+            do
+                j--;
+            while (a[j] > pivot);
+            if (i >= j)
+                break;
+            swap_u32(&a[i], &a[j]);
+        }
+        sort_account(n);
+        return j;
+    }
+    /* i - j grows by one per element scanned, from 1 - n to >= 0 when
+     * the scans cross, so one compare per swap both ends the loop and
+     * finds the marks: the segment began where i - j was base, it ends
+     * SORT_SEG_SCAN elements on (or at the crossing, if sooner). */
+    int32_t base = 1 - (int32_t)n - (int32_t)sort_scanned;
+    int32_t next = base + (int32_t)SORT_SEG_SCAN;
+    if (next > 0)
+        next = 0;
+    for (;;) {
+        do
+            i++;
+        while (a[i] < pivot);
+        do
+            j--;
+        while (a[j] > pivot);
+        if ((int32_t)i - (int32_t)j >= next) {
+            if (i >= j)
+                break;
+            compute_mark();
+            base = (int32_t)i - (int32_t)j;
+            next = base + (int32_t)SORT_SEG_SCAN;
+            if (next > 0)
+                next = 0;
+        }
+        swap_u32(&a[i], &a[j]);
+    }
+    sort_scanned = 0;
+    sort_account((uint32_t)((int32_t)i - (int32_t)j - base));
+    return j;
+}
+
 /* Recurses into the smaller side and loops on the larger, so the stack
  * stays O(log n) deep whatever the input. */
 static void quick_sort(uint32_t *a, uint32_t n)
@@ -133,18 +297,9 @@ static void quick_sort(uint32_t *a, uint32_t n)
         if (a[n - 1] < a[mid])
             swap_u32(&a[n - 1], &a[mid]);
         uint32_t pivot = a[mid];
-        uint32_t i = 0, j = n - 1;
-        for (;;) {
-            do
-                i++;
-            while (a[i] < pivot);
-            do
-                j--;
-            while (a[j] > pivot);
-            if (i >= j)
-                break;
-            swap_u32(&a[i], &a[j]);
-        }
+        /* Only a partition longer than a segment needs marks inside. */
+        uint32_t j = n > SORT_SEG_SCAN ? partition(a, n, pivot, true)
+                                       : partition(a, n, pivot, false);
         /* a[0..j] <= pivot <= a[j+1..n-1], both sides non-empty. */
         uint32_t left = j + 1, right = n - left;
         if (left < right) {
@@ -157,21 +312,29 @@ static void quick_sort(uint32_t *a, uint32_t n)
         }
     }
     insertion_sort(a, n);
+    sort_account(n);
 }
 
 static uint32_t run_quicksort(void)
 {
     uint32_t seed = 12345;
 
-    for (uint32_t i = 0; i < SORT_COUNT; i++)
-        sort_data[i] = lcg_next(&seed);
+    for (size_t seg = 0; seg < SORT_COUNT; seg += SORT_SEG_FILL) {
+        for (size_t i = seg; i < seg + SORT_SEG_FILL; i++)
+            sort_data[i] = lcg_next(&seed);
+        compute_mark();
+    }
+    sort_scanned = 0;
     quick_sort(sort_data, SORT_COUNT);
 
     uint32_t h = 0, out_of_order = 0;
-    for (uint32_t i = 0; i < SORT_COUNT; i++) {
-        if (i > 0 && sort_data[i - 1] > sort_data[i])
-            out_of_order++;
-        h = mix(h, sort_data[i]);
+    for (size_t seg = 0; seg < SORT_COUNT; seg += SORT_SEG_FILL) {
+        for (size_t i = seg; i < seg + SORT_SEG_FILL; i++) {
+            if (i > 0 && sort_data[i - 1] > sort_data[i])
+                out_of_order++;
+            h = mix(h, sort_data[i]);
+        }
+        compute_mark();
     }
     /* A sorting bug changes the checksum even if the hash were to collide. */
     return h ^ out_of_order * 0x9E3779B9u;
@@ -181,6 +344,9 @@ static uint32_t run_quicksort(void)
 
 #define MAT_N 160
 #define MAT_REPS 48
+/* Rows per timing mark: of the product; set up or hashed (cheaper). */
+#define MAT_SEG_ROWS 4
+#define MAT_SEG_ROWS_CHEAP 32
 
 static uint32_t mat_a[MAT_N][MAT_N], mat_b[MAT_N][MAT_N], mat_c[MAT_N][MAT_N];
 
@@ -193,6 +359,8 @@ static uint32_t run_matmul(void)
             mat_a[i][j] = lcg_next(&seed) & 0xffff;
             mat_b[i][j] = lcg_next(&seed) & 0xffff;
         }
+        if (i % MAT_SEG_ROWS_CHEAP == MAT_SEG_ROWS_CHEAP - 1)
+            compute_mark();
     }
     for (int rep = 0; rep < MAT_REPS; rep++) {
         mat_a[rep][rep] += (uint32_t)rep + 1; /* each rep computes anew */
@@ -204,10 +372,15 @@ static uint32_t run_matmul(void)
                 for (int j = 0; j < MAT_N; j++)
                     mat_c[i][j] += aik * mat_b[k][j];
             }
+            if (i % MAT_SEG_ROWS == MAT_SEG_ROWS - 1)
+                compute_mark();
         }
-        for (int i = 0; i < MAT_N; i++)
+        for (int i = 0; i < MAT_N; i++) {
             for (int j = 0; j < MAT_N; j++)
                 h = mix(h, mat_c[i][j]);
+            if (i % MAT_SEG_ROWS_CHEAP == MAT_SEG_ROWS_CHEAP - 1)
+                compute_mark();
+        }
     }
     return h;
 }
@@ -284,16 +457,21 @@ static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t n)
 #define STR_MAX_LEN (64u << 10)
 #define STR_SLACK 64 /* room for the misalignment offsets */
 #define STR_ITERS 2500
+#define STR_SEG_BYTES (8u << 10) /* generated or hashed per timing mark */
 
 static uint8_t str_src[STR_MAX_LEN + STR_SLACK];
 static uint8_t str_dst[STR_MAX_LEN + STR_SLACK];
 
 static uint32_t run_string(void)
 {
-    uint32_t seed = 4242, h = 0;
+    uint32_t seed = 4242, h = 0, since_mark = 0;
 
-    for (uint32_t i = 0; i < sizeof(str_src); i++)
-        str_src[i] = (uint8_t)(lcg_next(&seed) >> 8);
+    for (size_t seg = 0; seg < sizeof(str_src); seg += STR_SEG_BYTES) {
+        size_t end = seg_end(seg, STR_SEG_BYTES, sizeof(str_src));
+        for (size_t i = seg; i < end; i++)
+            str_src[i] = (uint8_t)(lcg_next(&seed) >> 8);
+        compute_mark();
+    }
     for (uint32_t iter = 0; iter < STR_ITERS; iter++) {
         uint32_t r = lcg_next(&seed);
         /* Mostly large blocks, one in four short (setup-dominated). */
@@ -317,9 +495,20 @@ static uint32_t run_string(void)
         uint32_t found = (uint32_t)first_difference(src, dst, len);
         h = mix(mix(h, found), dst[len / 2]);
         h = mix(h, dst[len]);
+        /* A mark per STR_SEG_BYTES or more of blocks (a short one takes
+         * a fraction of a microsecond). */
+        since_mark += len;
+        if (since_mark >= STR_SEG_BYTES) {
+            compute_mark();
+            since_mark = 0;
+        }
     }
-    for (uint32_t i = 0; i < sizeof(str_dst); i++)
-        h = mix(h, str_dst[i]);
+    for (size_t seg = 0; seg < sizeof(str_dst); seg += STR_SEG_BYTES) {
+        size_t end = seg_end(seg, STR_SEG_BYTES, sizeof(str_dst));
+        for (size_t i = seg; i < end; i++)
+            h = mix(h, str_dst[i]);
+        compute_mark();
+    }
     return h;
 }
 
@@ -372,11 +561,19 @@ static struct interp_insn interp_program[] = {
 };
 
 #define INTERP_REGS 8
+/* Instructions per timing mark, at least: the first taken JLT (the outer
+ * loop's back edge, one per n) after as many ends a segment. */
+#define INTERP_SEG_INSNS 12000
 
-/* Runs until HALT; returns the number of instructions executed. */
-static uint32_t interp_execute(const struct interp_insn *prog, uint32_t *r)
+/* Runs from *pc until HALT (sets *halted) or a taken JLT after
+ * INTERP_SEG_INSNS (sets *pc to go on from); returns the number of
+ * instructions executed. Returning there, not calling compute_mark, keeps
+ * the dispatch loop's code as it was without marks (a call in the switch
+ * costs an instruction per dispatch on i386). */
+static uint32_t interp_execute(const struct interp_insn *prog, uint32_t *r,
+                               uint32_t *pc_io, bool *halted)
 {
-    uint32_t pc = 0, executed = 0;
+    uint32_t pc = *pc_io, executed = 0;
 
     for (;;) {
         const struct interp_insn *in = &prog[pc++];
@@ -392,9 +589,21 @@ static uint32_t interp_execute(const struct interp_insn *prog, uint32_t *r)
         case OP_JMP: pc = in->imm; break;
         case OP_JZ: if (r[in->a] == 0) pc = in->imm; break;
         case OP_JEQ: if (r[in->a] == r[in->b]) pc = in->imm; break;
-        case OP_JLT: if (r[in->a] < r[in->b]) pc = in->imm; break;
-        case OP_HALT: return executed;
-        default: return executed ^ 0xdead0000u; /* cannot happen */
+        case OP_JLT:
+            if (r[in->a] < r[in->b]) {
+                pc = in->imm;
+                if (executed >= INTERP_SEG_INSNS) {
+                    *pc_io = pc;
+                    return executed;
+                }
+            }
+            break;
+        case OP_HALT:
+            *halted = true;
+            return executed;
+        default: /* cannot happen */
+            *halted = true;
+            return executed ^ 0xdead0000u;
         }
     }
 }
@@ -402,7 +611,12 @@ static uint32_t interp_execute(const struct interp_insn *prog, uint32_t *r)
 static uint32_t run_interp(void)
 {
     uint32_t r[INTERP_REGS] = {0};
-    uint32_t executed = interp_execute(interp_program, r);
+    uint32_t pc = 0, executed = 0;
+    bool halted = false;
+    while (!halted) {
+        executed += interp_execute(interp_program, r, &pc, &halted);
+        compute_mark();
+    }
     return mix(mix(mix(0, executed), r[3]), r[5]);
 }
 
@@ -415,25 +629,82 @@ const struct compute_kernel compute_kernels[] = {
     {"interp", run_interp},
 };
 
-const unsigned compute_kernel_count =
-    sizeof(compute_kernels) / sizeof(compute_kernels[0]);
+const unsigned compute_kernel_count = COMPUTE_KERNELS;
 
-bool compute_run_best(const struct compute_kernel *k, uint64_t (*clock)(void),
-                      uint64_t *cycles, uint32_t *check, uint32_t *other)
+_Static_assert(sizeof(compute_kernels) / sizeof(compute_kernels[0]) ==
+                   COMPUTE_KERNELS,
+               "COMPUTE_KERNELS counts compute_kernels[]");
+
+/* Per kernel: each segment's fewest cycles so far, the marks of a run. */
+static uint64_t seg_best[COMPUTE_KERNELS][COMPUTE_MAX_SEGS];
+static uint32_t seg_marks[COMPUTE_KERNELS];
+
+/* Run rep of kernel ki, timed: its segments' cycles lower seg_best[ki]
+ * (the first run sets it). False if the run differed from the first. */
+static bool run_timed(unsigned ki, unsigned rep, uint64_t (*clock)(void),
+                      struct compute_result *r)
 {
-    uint64_t best = UINT64_MAX;
-    for (unsigned r = 0; r < COMPUTE_REPS; r++) {
-        uint64_t start = clock();
-        uint32_t c = k->run();
-        uint64_t spent = clock() - start;
-        if (r > 0 && c != *check) {
-            *other = c;
-            return false;
-        }
-        *check = c;
-        if (spent < best)
-            best = spent;
+    struct seg_log *l = &seg_run;
+    uint64_t *best = seg_best[ki];
+
+    l->clock = clock;
+    l->marks = l->n = l->pending = 0;
+    l->stride = 1;
+    seg_log = l;
+    uint64_t start = clock();
+    uint32_t check = compute_kernels[ki].run();
+    uint64_t stop = clock();
+    seg_log = NULL;
+    if (l->n == COMPUTE_MAX_SEGS)
+        seg_merge(l);
+    l->end[l->n++] = stop; /* the rest of the run is the last segment */
+
+    if (rep == 0) {
+        r->check = check;
+        r->segments = l->n;
+        r->differs = COMPUTE_SAME;
+        seg_marks[ki] = l->marks;
+    } else if (check != r->check) {
+        r->differs = COMPUTE_CHECK_DIFFERS;
+        r->first = r->check;
+        r->then = check;
+        return false;
+    } else if (l->marks != seg_marks[ki]) {
+        r->differs = COMPUTE_MARKS_DIFFER; /* the segments do not match */
+        r->first = seg_marks[ki];
+        r->then = l->marks;
+        return false;
     }
-    *cycles = best;
+    for (uint32_t s = 0; s < l->n; s++) {
+        uint64_t spent = l->end[s] - (s ? l->end[s - 1] : start);
+        if (rep == 0 || spent < best[s])
+            best[s] = spent;
+    }
+    return true;
+}
+
+bool compute_run_all(uint64_t (*clock)(void),
+                     const struct compute_report *report)
+{
+    static struct compute_result results[COMPUTE_KERNELS];
+
+    for (unsigned rep = 0; rep < COMPUTE_REPS; rep++) {
+        bool last = rep == COMPUTE_REPS - 1;
+        if (last && report->last_round)
+            report->last_round();
+        for (unsigned ki = 0; ki < COMPUTE_KERNELS; ki++) {
+            struct compute_result *r = &results[ki];
+            if (!run_timed(ki, rep, clock, r)) {
+                report->result(&compute_kernels[ki], r);
+                return false;
+            }
+            if (last) {
+                r->cycles = 0;
+                for (uint32_t s = 0; s < r->segments; s++)
+                    r->cycles += seg_best[ki][s];
+                report->result(&compute_kernels[ki], r);
+            }
+        }
+    }
     return true;
 }
