@@ -7,6 +7,8 @@
 # guest-stubs/guests.mk names the kernels; the default only matters if it
 # has not (yet) done so.
 COMPUTE_KERNELS_SRC ?= guest-stubs/compute/kernels.c
+# the lines it prints, shared with the compute guest
+COMPUTE_REPORT_SRC ?= $(dir $(COMPUTE_KERNELS_SRC))report.c
 COMPUTE_ELF := $(B)/guests/compute.elf
 MINIOS_ELF := $(B)/guests/minios.elf
 NATIVE_COMPUTE := $(B)/perf/native-compute
@@ -18,10 +20,10 @@ NATIVE_COMPUTE_CFLAGS := -std=c17 -O2 -g $(WARN) -ffreestanding \
 	-fno-stack-protector -I$(dir $(COMPUTE_KERNELS_SRC))
 
 $(NATIVE_COMPUTE): perf/native_compute.c $(COMPUTE_KERNELS_SRC) \
-		$(COMPUTE_KERNELS_SRC:.c=.h) config.mk
+		$(COMPUTE_REPORT_SRC) $(COMPUTE_KERNELS_SRC:.c=.h) config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(NATIVE_COMPUTE_CFLAGS) -o $@ perf/native_compute.c \
-		$(COMPUTE_KERNELS_SRC)
+		$(COMPUTE_KERNELS_SRC) $(COMPUTE_REPORT_SRC)
 
 BENCH_DEPS += $(NATIVE_COMPUTE)
 

@@ -59,4 +59,8 @@ struct compute_report {
 bool compute_run_all(uint64_t (*clock)(void),
                      const struct compute_report *report);
 
+/* The RESULT and progress lines of the compute guest and of its native
+ * build (report.c). */
+extern const struct compute_report compute_report_lines;
+
 #endif

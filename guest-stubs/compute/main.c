@@ -13,38 +13,11 @@ static uint64_t tsc(void)
     return rdtsc();
 }
 
-/* Ends the earlier rounds' output unit (see struct compute_report). */
-static void last_round(void)
-{
-    printf("compute: %d rounds done, one to go\n", COMPUTE_REPS - 1);
-}
-
-static void result(const struct compute_kernel *k,
-                   const struct compute_result *r)
-{
-    switch (r->differs) {
-    case COMPUTE_SAME:
-        printf("RESULT name=%s cycles=%llu check=%08x\n", k->name,
-               (unsigned long long)r->cycles, r->check);
-        break;
-    case COMPUTE_CHECK_DIFFERS:
-        printf("compute: %s: checksum %08x, then %08x\n", k->name, r->first,
-               r->then);
-        break;
-    case COMPUTE_MARKS_DIFFER:
-        printf("compute: %s: %u timing marks, then %u\n", k->name, r->first,
-               r->then);
-        break;
-    }
-}
-
 int guest_main(uint32_t magic, struct multiboot_info *mbi)
 {
-    static const struct compute_report report = {last_round, result};
-
     (void)magic;
     (void)mbi;
-    if (!compute_run_all(tsc, &report))
+    if (!compute_run_all(tsc, &compute_report_lines))
         return 1;
     printf("compute: done\n");
     return 0;
