@@ -149,6 +149,45 @@ static void emit_exit_stubs(struct tctx *t)
     }
 }
 
+bool x_decode(struct tctx *t, const uint8_t *buf, size_t avail, uint32_t eip,
+              struct insn *in)
+{
+    if (ZYAN_FAILED(ZydisDecoderDecodeFull(t->bt->decoder, buf, avail, &in->d,
+                                           in->ops)))
+        return false;
+    in->eip = eip;
+    in->len = in->d.length;
+    memcpy(in->bytes, buf, in->len);
+    return true;
+}
+
+size_t x_fetch_following(struct tctx *t, uint8_t *buf, size_t size,
+                         uint32_t *phys)
+{
+    uint32_t pc = t->in->eip + t->in->len;
+    uint32_t page_end = (t->b->eip | 0xfffu) + 1;
+    if (pc >= page_end || pc < t->in->eip)
+        return 0;
+    size_t n = mmu_fetch_code(t->cpu, pc, buf, size, phys);
+    return n < page_end - pc ? n : page_end - pc;
+}
+
+void x_absorb_following(struct tctx *t, const uint8_t *buf, uint32_t len,
+                        uint32_t phys)
+{
+    uint32_t pc = t->in->eip + t->in->len;
+    t->b->phys_last = phys + len - 1;
+    t->next_eip = pc + len;
+    for (uint32_t off = 0; t->bt->cfg.trace && off < len;) {
+        char text[128];
+        int n = bt_disasm(buf + off, len - off, pc + off, text, sizeof text);
+        if (n <= 0)
+            break;
+        fprintf(t->bt->cfg.trace, "%08x: %s\n", pc + off, text);
+        off += (uint32_t)n;
+    }
+}
+
 /* Fetch and decode one instruction at pc. Returns false on a fetch
  * fault (pc not mapped or not RAM). *invalid is set for undecodable
  * bytes. */
@@ -171,15 +210,11 @@ static bool fetch_decode(struct tctx *t, uint32_t pc, struct insn *in,
             *phys_last = ph2;
     }
     *invalid = false;
-    if (ZYAN_FAILED(ZydisDecoderDecodeFull(t->bt->decoder, buf, got, &in->d,
-                                           in->ops))) {
+    if (!x_decode(t, buf, got, pc, in)) {
         *invalid = true;
         in->len = 1;
         return true;
     }
-    in->eip = pc;
-    in->len = in->d.length;
-    memcpy(in->bytes, buf, in->len);
     if (in->len <= n)
         *phys_last = ph + in->len - 1;
     return true;

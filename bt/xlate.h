@@ -100,6 +100,19 @@ bool x_stack_run(struct tctx *t);
 bool x_mov_run(struct tctx *t);
 
 /* translate.c */
+/* Decode the instruction at buf (avail bytes), guest address eip. */
+bool x_decode(struct tctx *t, const uint8_t *buf, size_t avail, uint32_t eip,
+              struct insn *in);
+/* For an instruction that takes the ones after it along (a run): the
+ * guest bytes after the current instruction, up to the end of the block's
+ * page, at most size; returns their count, *phys the first one's. */
+size_t x_fetch_following(struct tctx *t, uint8_t *buf, size_t size,
+                         uint32_t *phys);
+/* The current instruction took the len bytes after it (whole
+ * instructions, fetched by x_fetch_following at phys): the block goes on
+ * after them, and --trace lists them. */
+void x_absorb_following(struct tctx *t, const uint8_t *buf, uint32_t len,
+                        uint32_t phys);
 /* Direct jump (or jcc) to a guest EIP: a chainable exit. */
 void x_exit_direct(struct tctx *t, ZydisMnemonic jmp_or_jcc, uint32_t target);
 /* Indirect jump to the guest EIP in r9d through the branch cache. */

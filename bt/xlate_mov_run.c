@@ -15,7 +15,6 @@
  * fault in the middle, after a load changed a register), flat DS/SS, no
  * single-stepping or breakpoints, and within the block's page. */
 #include <stdio.h>
-#include <string.h>
 #include "bt/regs.h"
 #include "bt/xlate.h"
 
@@ -106,19 +105,6 @@ static bool register_only(const struct insn *in, ZydisRegister base)
     return true;
 }
 
-/* The decoded instruction at buf (avail bytes), guest address eip. */
-static bool decode_at(struct tctx *t, const uint8_t *buf, size_t avail,
-                      uint32_t eip, struct insn *in)
-{
-    if (ZYAN_FAILED(ZydisDecoderDecodeFull(t->bt->decoder, buf, avail, &in->d,
-                                           in->ops)))
-        return false;
-    in->eip = eip;
-    in->len = in->d.length;
-    memcpy(in->bytes, buf, in->len);
-    return true;
-}
-
 static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base,
                          int32_t *lo, int32_t *hi)
 {
@@ -135,21 +121,16 @@ static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base
     if (!ops[0].store && ops[0].reg == *base)
         return 1; /* the base changes right away */
     uint32_t pc = in->eip + in->len;
-    uint32_t page_end = (t->b->eip | 0xfffu) + 1;
-    if (pc >= page_end || pc < in->eip)
-        return 1;
     uint8_t buf[RUN_MAX_INSNS * 15];
     uint32_t ph;
-    size_t avail = mmu_fetch_code(t->cpu, pc, buf, sizeof buf, &ph);
-    if (avail > page_end - pc)
-        avail = page_end - pc;
+    size_t avail = x_fetch_following(t, buf, sizeof buf, &ph);
     /* n: instructions taken; last: one past the run's last access */
     unsigned n = 1, last = 1, accesses = 1;
     size_t off = 0, off_last = 0;
     while (n < RUN_MAX_INSNS && off < avail) {
         struct mov_op *op = &ops[n];
         ZydisRegister b = *base;
-        if (!decode_at(t, buf + off, avail - off, pc + (uint32_t)off, &op->in))
+        if (!x_decode(t, buf + off, avail - off, pc + (uint32_t)off, &op->in))
             break;
         if (parse_mov(&op->in.d, op->in.ops, &b, op)) {
             int32_t l = op->disp < *lo ? op->disp : *lo;
@@ -178,24 +159,14 @@ static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base
     off = off_last;
     if (accesses < 2)
         return 1;
-    t->b->phys_last = ph + (uint32_t)off - 1;
-    t->next_eip = pc + (uint32_t)off;
+    x_absorb_following(t, buf, (uint32_t)off, ph);
     t->bt->stats.fused_mov_runs++;
-    if (t->bt->cfg.trace) {
-        for (unsigned i = 1; i < n; i++) {
-            char text[96];
-            if (bt_disasm(ops[i].in.bytes, ops[i].in.len, ops[i].in.eip, text,
-                          sizeof text) <= 0)
-                snprintf(text, sizeof text, "(bad)");
-            fprintf(t->bt->cfg.trace, "%08x: %s\n", ops[i].in.eip, text);
-        }
-    }
     return n;
 }
 
 /* The slow path runs a copy of the run's host code: it must not hold
  * anything position-dependent (a branch, a call, a RIP-relative operand). */
-static bool straight_line(struct tctx *t, const uint8_t *p, const uint8_t *end)
+static bool straight_line(const uint8_t *p, const uint8_t *end)
 {
     ZydisDecoder dec;
     ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
@@ -211,7 +182,6 @@ static bool straight_line(struct tctx *t, const uint8_t *p, const uint8_t *end)
             return false;
         p += d.length;
     }
-    (void)t;
     return true;
 }
 
@@ -242,7 +212,7 @@ bool x_mov_run(struct tctx *t)
             t->in = &op->in;
             t->next_eip = op->in.eip + op->in.len;
             x_generic(t);
-            if (!e->full && !e->failed && !straight_line(t, start, e->p)) {
+            if (!e->full && !e->failed && !straight_line(start, e->p)) {
                 e->failed = true;
                 snprintf(e->failed_what, sizeof e->failed_what,
                          "a register instruction in a MOV run is not straight-line code");

@@ -11,7 +11,6 @@
  * its ESP and its address, with the instructions before it done. Runs are
  * formed only on flat 32-bit stacks, never under single-stepping or
  * breakpoints, and never across the block's page. */
-#include <stdio.h>
 #include "bt/regs.h"
 #include "bt/xlate.h"
 
@@ -102,15 +101,9 @@ static unsigned scan_run(struct tctx *t, bool push, struct run_op *ops)
     if (!parse_op(in->bytes, in->len, push, true, &ops[0]) ||
         ops[0].len != in->len)
         return 0;
-    uint32_t pc = in->eip + in->len;
-    uint32_t page_end = (t->b->eip | 0xfffu) + 1;
-    if (pc >= page_end || pc < in->eip)
-        return 1;
     uint8_t buf[RUN_MAX_INSNS * 5];
     uint32_t ph;
-    size_t avail = mmu_fetch_code(t->cpu, pc, buf, sizeof buf, &ph);
-    if (avail > page_end - pc)
-        avail = page_end - pc;
+    size_t avail = x_fetch_following(t, buf, sizeof buf, &ph);
     unsigned n = 1, slots = 1, movs = 0;
     size_t off = 0;
     while (n < RUN_MAX_INSNS &&
@@ -133,19 +126,8 @@ static unsigned scan_run(struct tctx *t, bool push, struct run_op *ops)
         off -= ops[--n].len;
     if (n < 2)
         return n;
-    t->b->phys_last = ph + (uint32_t)off - 1;
-    t->next_eip = pc + (uint32_t)off;
+    x_absorb_following(t, buf, (uint32_t)off, ph);
     t->bt->stats.fused_stack_runs++;
-    if (t->bt->cfg.trace) {
-        uint32_t eip = pc;
-        for (unsigned i = 1; i < n; i++) {
-            char text[64];
-            if (bt_disasm(buf + (eip - pc), ops[i].len, eip, text, sizeof text) <= 0)
-                snprintf(text, sizeof text, "(bad)");
-            fprintf(t->bt->cfg.trace, "%08x: %s\n", eip, text);
-            eip += ops[i].len;
-        }
-    }
     return n;
 }
 
