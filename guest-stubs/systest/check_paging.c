@@ -322,6 +322,15 @@ void check_pf_demand_paging(struct result *r)
                   0xde000000 + 0x10 / 4);
 }
 
+/* fn(arg) at ring 3 with paging on (see guarded_user). */
+static int user_paged(void (*fn)(void *), void *arg, struct trap_info *t)
+{
+    paging_on();
+    int v = guarded_user(fn, arg, EFLAGS_FIXED, t);
+    paging_off();
+    return v;
+}
+
 /* PUSHA/POPA frames that straddle test pages 0 and 1, at ring 3 (so a
  * fault switches to the TSS stack). The 32-bit word at linear lin of the
  * test pages, with page i mapped to frame i. */
@@ -352,9 +361,7 @@ void check_pg_pusha_popa_straddle(struct result *r)
     fill_frame(1, 0);
     *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
     *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
-    paging_on();
-    int v = guarded_user(probe_pusha_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_pusha_at, arg, &t);
     if (!expect_no_trap(r, v, &t) ||
         !expect_eq(r, "ESP after PUSHAD", arg[2], esp - 32))
         return;
@@ -369,9 +376,7 @@ void check_pg_pusha_popa_straddle(struct result *r)
     uint32_t from = PAGE1 - 8, parg[1] = {from};
     for (unsigned i = 0; i < 8; i++)
         set_test_word(from + 4 * i, 0x70000000u + i * 0x01010101u);
-    paging_on();
-    v = guarded_user(probe_popa_at, parg, EFLAGS_FIXED, &t);
-    paging_off();
+    v = user_paged(probe_popa_at, parg, &t);
     if (!expect_no_trap(r, v, &t) ||
         !expect_eq(r, "ESP after POPAD", popa_seen[8], from + 32))
         return;
@@ -390,9 +395,7 @@ void check_pf_pusha_straddle(struct result *r)
 
     *test_pte(0) = 0;
     *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
-    paging_on();
-    int v = guarded_user(probe_pusha_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_pusha_at, arg, &t);
     if (expect_trap(r, v, &t, 14, PF_U | PF_W, ADDR(probe_pusha_insn)) &&
         expect_eq(r, "CR2", t.cr2, esp - 32))
         expect_eq(r, "ring-3 ESP in the frame", t.esp, esp);
@@ -405,9 +408,7 @@ void check_pf_popa_straddle(struct result *r)
 
     *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
     *test_pte(1) = 0;
-    paging_on();
-    int v = guarded_user(probe_popa_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_popa_at, arg, &t);
     if (expect_trap(r, v, &t, 14, PF_U, ADDR(probe_popa_insn)) &&
         expect_eq(r, "CR2", t.cr2, PAGE1))
         expect_eq(r, "ring-3 ESP in the frame", t.esp, esp);
@@ -428,9 +429,7 @@ void check_pg_push_pop_run_straddle(struct result *r)
     fill_frame(1, 0);
     *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
     *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
-    paging_on();
-    int v = guarded_user(probe_push_run_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_push_run_at, arg, &t);
     if (!expect_no_trap(r, v, &t) ||
         !expect_eq(r, "ESP after the pushes", arg[2], esp - 24))
         return;
@@ -444,9 +443,7 @@ void check_pg_push_pop_run_straddle(struct result *r)
     uint32_t from = PAGE1 - 8, parg[1] = {from};
     for (unsigned i = 0; i < 5; i++)
         set_test_word(from + 4 * i, 0x60000000u + i * 0x01010101u);
-    paging_on();
-    v = guarded_user(probe_pop_run_at, parg, EFLAGS_FIXED, &t);
-    paging_off();
+    v = user_paged(probe_pop_run_at, parg, &t);
     if (!expect_no_trap(r, v, &t) ||
         !expect_eq(r, "ESP after the pops", popr_seen[5], from + 20))
         return;
@@ -466,9 +463,7 @@ void check_pf_push_run_partial(struct result *r)
     fill_frame(1, 0);
     *test_pte(0) = 0;
     *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
-    paging_on();
-    int v = guarded_user(probe_push_run_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_push_run_at, arg, &t);
     if (expect_trap(r, v, &t, 14, PF_U | PF_W, ADDR(probe_push_run_third)) &&
         expect_eq(r, "CR2", t.cr2, PAGE1 - 4) &&
         expect_eq(r, "ring-3 ESP in the frame", t.esp, PAGE1) &&
@@ -483,9 +478,7 @@ void check_pf_pop_run_partial(struct result *r)
 
     *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
     *test_pte(1) = 0;
-    paging_on();
-    int v = guarded_user(probe_pop_run_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_pop_run_at, arg, &t);
     if (expect_trap(r, v, &t, 14, PF_U, ADDR(probe_pop_run_third)) &&
         expect_eq(r, "CR2", t.cr2, PAGE1))
         expect_eq(r, "ring-3 ESP in the frame", t.esp, PAGE1);
@@ -501,10 +494,7 @@ static int pop_ret_at(void (*probe)(void *), uint32_t lin, uint32_t value,
     set_test_word(lin, value);
     set_test_word(lin + 4, leave ? ADDR(probe_leave_ret_back)
                                  : ADDR(probe_pop_ret_back));
-    paging_on();
-    int v = guarded_user(probe, arg, EFLAGS_FIXED, t);
-    paging_off();
-    return v;
+    return user_paged(probe, arg, t);
 }
 
 void check_pg_pop_ret_leave_ret(struct result *r)
@@ -552,9 +542,7 @@ void check_pg_mov_run_straddle(struct result *r)
     *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
     for (unsigned i = 0; i < 10; i++)
         set_test_word(base + 4 * i, 0x30000000u + i);
-    paging_on();
-    int v = guarded_user(probe_mov_run_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_mov_run_at, arg, &t);
     if (!expect_no_trap(r, v, &t) ||
         !expect_eq(r, "first load", arg[1], 0x30000000u) ||
         !expect_eq(r, "second load", arg[2], 0x30000005u) ||
@@ -575,9 +563,7 @@ void check_pf_mov_run_partial(struct result *r)
     *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
     *test_pte(1) = 0;
     set_test_word(base + 4, 0);
-    paging_on();
-    int v = guarded_user(probe_mov_run_at, arg, EFLAGS_FIXED, &t);
-    paging_off();
+    int v = user_paged(probe_mov_run_at, arg, &t);
     if (expect_trap(r, v, &t, 14, PF_U, ADDR(probe_mov_run_third)) &&
         expect_eq(r, "CR2", t.cr2, base + 0x14))
         expect_eq(r, "the store before the fault", test_word(base + 4), 0xc1c2c3c4);
