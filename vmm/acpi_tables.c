@@ -163,6 +163,18 @@ static void aml_name_byte(struct aml *a, const char name[4], uint8_t v)
     aml_byte(a, v);
 }
 
+/* Name(path, <op> { body }) for a Package or Buffer: the object's
+ * length goes before its body. path: a name, "\\" first for the root. */
+static void aml_name_pkg(struct aml *a, const char *path, uint8_t op,
+                         const struct aml *body)
+{
+    aml_u8(a, AML_NAME);
+    aml_put(a, path, strlen(path));
+    aml_u8(a, op);
+    aml_pkglength(a, body->len);
+    aml_put(a, body->b, body->len);
+}
+
 /* Name(\_S5, Package(4) {SLP_TYPa, SLP_TYPb, 0, 0}): what Linux needs to
  * offer power-off, with the PIIX4 value acpi_pm.c acts on. */
 static void aml_s5(struct aml *a)
@@ -174,12 +186,7 @@ static void aml_s5(struct aml *a)
     aml_byte(&pkg, ACPI_SLP_TYP_S5);
     aml_byte(&pkg, 0);
     aml_byte(&pkg, 0);
-    aml_u8(a, AML_NAME);
-    aml_u8(a, AML_ROOT);
-    aml_put(a, "_S5_", 4);
-    aml_u8(a, AML_PACKAGE);
-    aml_pkglength(a, pkg.len);
-    aml_put(a, pkg.b, pkg.len);
+    aml_name_pkg(a, "\\_S5_", AML_PACKAGE, &pkg);
 }
 
 /* Name(_CRS, ResourceTemplate() {WordBusNumber(ResourceProducer,
@@ -205,11 +212,7 @@ static void aml_crs_bus_range(struct aml *a)
     aml_u8(&buf, AML_BYTE_PREFIX); /* BufferSize */
     aml_u8(&buf, sizeof(res));
     aml_put(&buf, res, sizeof(res));
-    aml_u8(a, AML_NAME);
-    aml_put(a, "_CRS", 4);
-    aml_u8(a, AML_BUFFER);
-    aml_pkglength(a, buf.len);
-    aml_put(a, buf.b, buf.len);
+    aml_name_pkg(a, "_CRS", AML_BUFFER, &buf);
 }
 
 /* Device(\_SB.PCI0) with _HID PNP0A03 (no _ADR: a device has one or the
