@@ -139,8 +139,8 @@ struct bt {
 #define ACC_FETCH 0x400u
 #define ACC_DIRECT 0x800u   /* return host - (cpu + BT_RAM_OFFSET) */
 #define ACC_SUPER 0x1000u   /* implicit supervisor access (GDT, IDT, TSS) */
-/* a fused run of PUSH or POP instructions (xlate_stack.c): the slow path
- * serves only a plain RAM page and otherwise replays the run unfused */
+/* a fused run (xlate_stack_run.c, xlate_mov_run.c): the slow path
+ * serves it when its pages are plain RAM, else replays it unfused */
 #define ACC_FUSED 0x2000u
 #define ACC_FUSED_N(n) ((uint32_t)(n) << 16)
 #define ACC_FUSED_GET_N(acc) (((acc) >> 16) & 0xffu)

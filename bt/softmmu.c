@@ -319,15 +319,16 @@ uint8_t *mmu_slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
     return p;
 }
 
-/* A fused run of stack instructions (xlate_stack_run.c) is served here as
- * one access when each page of its frame is present RAM without
- * translated code (for writes) and no watchpoint is armed; a frame across
- * two such pages goes through the bounce buffer. Anything else (a fault,
- * MMIO, code) replays the run one instruction at a time, so the exception,
- * CR2 and ESP are those of the instruction that faulted. The check does
- * not fault, and sets A/D bits only on pages the run accesses. */
+/* A fused run (xlate_stack_run.c, xlate_mov_run.c) is served here as one
+ * access when each page of its span is present RAM without translated
+ * code (for writes) and no watchpoint is armed; a span across two such
+ * pages goes through the bounce buffer. Anything else (a fault, MMIO,
+ * code) replays the run one instruction at a time, so the exception, CR2
+ * and ESP are those of the instruction that faulted. The check does not
+ * fault, sets A/D bits only on pages the run accesses, and leaves the
+ * walks in w[] for the access. */
 static bool fused_run_servable(struct cpu *cpu, uint32_t lin, uint32_t acc,
-                               bool user)
+                               bool user, struct walk w[2])
 {
     unsigned size = acc & ACC_SIZE_MASK;
     if ((cpu->dr[7] & 0xffu) || size > sizeof cpu->bounce)
@@ -335,64 +336,67 @@ static bool fused_run_servable(struct cpu *cpu, uint32_t lin, uint32_t acc,
     uint32_t off = lin & 0xfffu;
     uint32_t first = off + size > 0x1000u ? 0x1000u - off : size;
     uint32_t pages[2] = {lin, (lin | 0xfffu) + 1}, bytes[2] = {first, size - first};
-    for (int i = 0; i < 2 && bytes[i]; i++) {
-        struct walk w;
-        if (walk(cpu, pages[i], acc, user, &w) ||
-            !phys_in_ram(cpu, w.phys, bytes[i]) ||
-            ((acc & ACC_WRITE) && cache_page_has_code(cpu->bt, w.phys)))
+    for (int i = 0; i < 2 && bytes[i]; i++)
+        if (walk(cpu, pages[i], acc, user, &w[i]) ||
+            !phys_in_ram(cpu, w[i].phys, bytes[i]) ||
+            ((acc & ACC_WRITE) && cache_page_has_code(cpu->bt, w[i].phys)))
             return false;
-    }
     return true;
+}
+
+/* Walk the page of lin, and of lin + size - 1 if that is the next one,
+ * raising #PF at the first that faults. */
+static void walk_or_fault(struct cpu *cpu, uint32_t lin, uint32_t acc,
+                          bool user, struct walk w[2])
+{
+    unsigned size = acc & ACC_SIZE_MASK;
+    uint32_t pages[2] = {lin, (lin | 0xfffu) + 1};
+    for (int i = 0; i < 1 + ((lin & 0xfffu) + size > 0x1000u); i++) {
+        uint32_t err = walk(cpu, pages[i], acc, user, &w[i]);
+        if (err) {
+            cpu->cr2 = pages[i];
+            bt_raise(cpu, EXC_PF, err & 0x7fffffffu, true);
+        }
+    }
 }
 
 static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
 {
     unsigned size = acc & ACC_SIZE_MASK;
     bool user = access_user(cpu, acc);
-    struct walk w1, w2;
-    if ((acc & ACC_FUSED) && !fused_run_servable(cpu, lin, acc, user)) {
+    struct walk w[2];
+    if (!(acc & ACC_FUSED)) {
+        walk_or_fault(cpu, lin, acc, user, w);
+    } else if (!fused_run_servable(cpu, lin, acc, user, w)) {
         /* the guest state is that before the run (mem_slow saved it) */
         cpu->unfuse_steps = ACC_FUSED_GET_N(acc);
         cpu->bt->stats.unfused_runs++;
         bt_leave(cpu, EXIT_R_RESUME);
     }
-    uint32_t err = walk(cpu, lin, acc, user, &w1);
-    if (err) {
-        cpu->cr2 = lin;
-        bt_raise(cpu, EXC_PF, err & 0x7fffffffu, true);
-    }
     uint32_t off = lin & 0xfffu;
     bool crossing = off + size > 0x1000u;
-    if (crossing) {
-        uint32_t lin2 = (lin | 0xfffu) + 1;
-        err = walk(cpu, lin2, acc, user, &w2);
-        if (err) {
-            cpu->cr2 = lin2;
-            bt_raise(cpu, EXC_PF, err & 0x7fffffffu, true);
-        }
-    }
     if (cpu->dr[7] & 0xffu)
         watchpoints(cpu, lin, size, acc);
-    if (!crossing && phys_in_ram(cpu, w1.phys, size)) {
+    if (!crossing && phys_in_ram(cpu, w[0].phys, size)) {
         if (acc & ACC_WRITE)
-            smc_check(cpu, w1.phys);
+            smc_check(cpu, w[0].phys);
         /* with breakpoints armed, every access comes back here */
         if (!(cpu->dr[7] & 0xffu))
-            tlb_fill(cpu, lin, &w1, user);
-        return cpu->ram + w1.phys;
+            tlb_fill(cpu, lin, &w[0], user);
+        return cpu->ram + w[0].phys;
     }
     /* Bounce: gather the bytes, let the instruction work on the copy. */
     uint32_t first = crossing ? 0x1000u - off : size;
     memset(cpu->bounce, 0, sizeof cpu->bounce);
     if (acc & ACC_READ) {
-        if (!crossing && w1.phys >= cpu->ram_size && size <= 4 &&
+        if (!crossing && w[0].phys >= cpu->ram_size && size <= 4 &&
             (size & (size - 1)) == 0) {
-            uint32_t v = mmio_read(cpu, w1.phys, size);
+            uint32_t v = mmio_read(cpu, w[0].phys, size);
             memcpy(cpu->bounce, &v, size);
         } else {
             for (uint32_t i = 0; i < size; i++)
                 cpu->bounce[i] = phys_read8(
-                    cpu, i < first ? w1.phys + i : w2.phys + (i - first));
+                    cpu, i < first ? w[0].phys + i : w[1].phys + (i - first));
         }
     }
     cpu->bounce_pending = (acc & ACC_WRITE) != 0;
