@@ -48,6 +48,23 @@ out=$(printf 'RESULT name=a cycles=40 check=1\ncompute: done\n' |
         -v done='compute: done' -v defaults='ops=1 per_op_cycles=@cycles' -f "$perf_dir/parse_results.awk")
 expect "parse: defaults fill missing keys (constant, other key)" "w,1,native,a,1,40,1" "$out"
 
+# ---- best_of.awk
+best_of() { awk -v name=name -v check=check -f "$perf_dir/best_of.awk" "$@"; }
+printf 'boot\nRESULT name=a ops=10 per_op_cycles=500 check=00ab\r\nRESULT name=b cycles=90 check=1\ndone\n' >"$tmp/l1"
+printf 'other noise\nRESULT name=b cycles=80 check=1\nRESULT name=a ops=10 per_op_cycles=450 check=00ab\n' >"$tmp/l2"
+printf 'RESULT name=a ops=10 per_op_cycles=470 check=00ab\nRESULT name=b cycles=95 check=1\n' >"$tmp/l3"
+out=$(best_of "$tmp/l1" "$tmp/l2" "$tmp/l3")
+expect "best_of: the fewest of each number, launch 1's lines and order" \
+    $'boot\nRESULT name=a ops=10 per_op_cycles=450 check=00ab\nRESULT name=b cycles=80 check=1\ndone' "$out"
+printf 'RESULT name=a ops=10 per_op_cycles=400 check=00ac\nRESULT name=b cycles=95 check=1\n' >"$tmp/l4"
+out=$(best_of "$tmp/l1" "$tmp/l4" 2>&1)
+expect "best_of: a check that differs between launches fails" \
+    "1:launch 2: name=a check=00ac, launch 1 check=00ab" "$?:$out"
+out=$(best_of "$tmp/l1" "$tmp/l3" <(printf 'RESULT name=a ops=10 per_op_cycles=1 check=00ab\n') 2>&1)
+expect "best_of: a RESULT line missing from a launch fails" "1:launch 3: no RESULT line for name=b" "$?:$out"
+out=$(best_of "$tmp/l1" <(printf 'RESULT name=a ops=11 per_op_cycles=1 check=00ab\nRESULT name=b cycles=1 check=1\n') 2>&1)
+expect "best_of: numbers are minimised, even ops (the guest's own)" "0" "$?"
+
 # ---- check_agree.awk
 agree() { awk -v key=check "$@" -f "$perf_dir/check_agree.awk" "$tmp/r.csv"; }
 cat >"$tmp/r.csv" <<EOF
@@ -250,6 +267,7 @@ bench() {
     BENCH_NATIVE_COMPUTE=$tmp/native BENCH_QEMU=$tmp/qemu BENCH_COMPUTE_ELF=$tmp/guest.elf \
         BENCH_MINIOS_ELF=${MINIOS:-$tmp/none.elf} BENCH_LINUX_DIR=${LINUX:-$tmp/nolinux} \
         BENCH_TPVM=${TPVM:-$tmp/tpvm} BENCH_PROGRESS=plain BENCH_QUIET_WAIT=0 \
+        BENCH_LAUNCHES=${LAUNCHES:-1} \
         BENCH_SPEED_WAIT=${SPEED_WAIT:-0} BENCH_HOST_SPEED=${HOST_SPEED:-$tmp/host-speed} \
         "$perf_dir/bench.sh" --no-plot "$@" >"$tmp/bench.out" 2>"$tmp/bench.err"
 }
@@ -297,6 +315,25 @@ expect "bench: the mismatch is said on stderr" 1 "$(grep -c 'CHECK MISMATCH: com
 PV=yes MINIOS=$tmp/minios.elf TPVM=$tmp/native bench --runs 1 --only minios --skip native,qemu --out "$tmp/b4"
 expect "bench: a wrong exit status fails the bench" 1 $?
 expect_grep "bench: ... and says so" 'FAILED: minios tpvm-bt run 1: exit status 0, expected 1' "$tmp/bench.err"
+# Launches: a tpvm whose every third process runs 1.5x slower (SCALE 3
+# instead of 2); each run keeps the fewest cycles of its launches.
+printf '#!/bin/bash\n[[ "$*" == *.elf* ]] || exec "%s" "$@"\nn=$(($(cat "%s/count" 2>/dev/null || echo 0) + 1)); echo $n >"%s/count"\nif ((n %% 3 == 1)); then s=3; else s=2; fi\nc=cafe0001; [[ -z ${VARY_MOD:-} ]] || c=$c$((n %% VARY_MOD))\nSCALE=$s CHECK=$c STATUS=1 exec "%s" "$@"\n' \
+    "$tmp/tpvm" \
+    "$tmp" "$tmp" "$tmp/standin" >"$tmp/tpvm-vary"
+chmod +x "$tmp/tpvm-vary"
+rm -f "$tmp/count"
+LAUNCHES=3 TPVM=$tmp/tpvm-vary bench --runs 2 --only compute,native,tpvm --out "$tmp/l"
+expect "bench --launches 3: exit 0" 0 $?
+expect_line "bench --launches 3: each run is its launches' fewest" \
+    "| crc32 | 1000 | 2000 (2000–2000) | n/a | 0.50× |" "$tmp/l/results.md"
+expect "bench --launches 3: every path launched 3 times a run" 6 "$(cat "$tmp/count")"
+expect_grep "bench --launches 3: the runs CSV keeps each launch's wall time" \
+    '^compute,1,tpvm-bt,[0-9]+,1,1,,.*,[0-9]+;[0-9]+;[0-9]+$' "$tmp/l/compute-runs.csv"
+expect_grep "bench --launches 3: progress says so" 'compute tpvm-bt run 1/2 \.\.\. [0-9.]+ s in 3 launches, 2 results$' "$tmp/bench.err"
+rm -f "$tmp/count"
+VARY_MOD=2 LAUNCHES=2 TPVM=$tmp/tpvm-vary bench --runs 1 --only compute,native,tpvm --out "$tmp/lv2"
+expect "bench --launches: launches that disagree fail the run" 1 $?
+expect_grep "bench --launches: ... and say how" 'FAILED: compute tpvm-bt run 1: launches disagree: launch 2: name=crc32 check=cafe00010, launch 1 check=cafe00011' "$tmp/bench.err"
 bench --only nosuch
 expect "bench: unknown --only item is a usage error" 2 $?
 bench --skip compute,minios,linux
@@ -344,7 +381,7 @@ expect "speed gate: a long first probe, then before and after the run" \
 expect_grep "speed gate: the run waited for full speed" \
     '^\[1/1\] compute native  run 1/1 \.\.\. \(waited (0\.9|1\.[0-9]) s for full speed\) [0-9.]+ s, 2 results$' "$tmp/bench.err"
 expect "speed gate: runs CSV ends with the before/after columns" \
-    "workload,run,path,wall_us,exit_status,ok,why,host_busy_pct,host_speed_before_pct,host_speed_after_pct" \
+    "workload,run,path,wall_us,exit_status,ok,why,host_busy_pct,host_speed_before_pct,host_speed_after_pct,launch_walls_us" \
     "$(head -n 1 "$tmp/s1/compute-runs.csv")"
 expect "speed gate: before 1050/1000, after 900/900 (percent)" "105/100" "$(speed_cols "$tmp/s1/compute-runs.csv")"
 between "speed gate: header records the wait" 0.9 2.0 "$(header "$tmp/s1" host_speed_waited_s)"
