@@ -300,10 +300,11 @@ counter_keys+=" vmm.run_loop_iterations vmm.idle_time_us host.user_us host.sys_u
 
 # ---- progress ----------------------------------------------------------------
 # One line per run; on a terminal, a live line that ticks while a run goes.
-progress_begin() { # PATH ROUND
+progress_begin() { # PATH ROUND LAUNCH LAUNCHES
     run_index=$((run_index + 1))
     progress_prefix=$(printf '[%*d/%d] %-7s %-7s run %d/%d' "${#total_runs}" "$run_index" \
         "$total_runs" "$workload" "$1" "$2" "$rounds")
+    (($4 == 1)) || progress_prefix+=" launch $3/$4"
     if ((progress_tty)); then
         printf '\r\033[K%s ...' "$progress_prefix" >&2
     else
@@ -530,73 +531,107 @@ collect_counters() { # JSON PREFIX
         $2 ~ /^-?[0-9][0-9.eE+-]*$/ { print prefix "," $1 "," $2 }' <<<"$flat" >>"$counters_csv"
 }
 
-# One launch of a run: wait for a quiet, full-speed host, then time it.
-# Sets status, wall_us, ready_us.
-launch_one() { # LOG COMMAND...
-    local log=$1
-    shift
-    wait_quiet
-    wait_speed
-    run_timed "$log" "$@" &
-    local job=$!
-    progress_wait "$job"
-    wait "$job" || true
-    probe_speed_after
-    read -r status wall_us ready_us <"$log.meta"
+# Launches per run of the current workload: $launches, but one for Linux
+# (timed by the host clock from process start, one boot a run) and under
+# callgrind (whose counts repeat exactly).
+launches_per_run() {
+    if ((callgrind)) || [[ -n $ready_marker ]]; then echo 1; else echo "$launches"; fi
 }
 
-# One run of path index $2 in round $1: time it, parse it, record it. A run
-# is $launches launches of the path (each a new process), merged by
-# best_of.awk into the fewest cycles per RESULT line; the Linux section and
-# callgrind (whose counts repeat exactly) launch once.
-run_one() {
-    local round=$1 i=$2
+# Launch $3 of $4 of path index $2 in round $1: wait for a quiet,
+# full-speed host, then time it. What a run needs from its launches is
+# kept per path (L_* arrays) for finish_run.
+launch_run() {
+    local round=$1 i=$2 l=$3 n=$4
     local name=${path_names[i]}
     local log=$out/logs/$workload-$name-$round
+    local llog=$log
+    ((n == 1)) || llog=$log.launch$l
     local -a cmd
     eval "cmd=(${path_cmds[i]})"
-    cmd=("${cmd[@]//@STATS@/$log.stats.json}")
-    rm -rf "$log".*
+    # Launch 1 writes the --stats file; the counters hardly differ.
+    if ((l == 1)); then
+        cmd=("${cmd[@]//@STATS@/$log.stats.json}")
+        rm -rf "$log".*
+        L_walls[$i]="" L_total[$i]=0 L_best[$i]="" L_bad[$i]="" L_swait[$i]=0 L_qwait[$i]=0
+    else
+        cmd=("${cmd[@]//@STATS@/$llog.stats.json}")
+    fi
     if ((callgrind)); then
         callgrind_triggers "$name"
         cmd=("${cg_cmd[@]}" --callgrind-out-file="$log.cg/cg" "${cg_trigger_args[@]}" "${cmd[@]}")
         mkdir -p "$log.cg"
     fi
-    progress_begin "$name" "$round"
+    progress_begin "$name" "$round" "$l" "$n"
+    wait_quiet
+    wait_speed
+    run_timed "$llog" "${cmd[@]}" &
+    local job=$!
+    progress_wait "$job"
+    wait "$job" || true
+    probe_speed_after
     local status wall_us ready_us
-    local n=$launches
-    if ((callgrind)) || [[ -n $ready_marker ]]; then n=1; fi
-    local total_us walls=""
+    read -r status wall_us ready_us <"$llog.meta"
+    ((l == 1)) || rm -f "$llog.stats.json"
+    ((l > 1)) || L_before[$i]=$speed_before
+    L_after[$i]=$speed_after L_busy[$i]=$host_busy
+    L_swait[$i]=$((L_swait[$i] + speed_waited_us)) L_qwait[$i]=$((L_qwait[$i] + quiet_waited))
+    L_walls[$i]+="${L_walls[$i]:+;}$wall_us"
+    L_total[$i]=$((L_total[$i] + wall_us))
+    if ((status != path_status[i])) && [[ -z ${L_bad[$i]} ]]; then L_bad[$i]=$status; fi
+    if [[ -z ${L_best[$i]} ]] || ((wall_us < L_best[$i])); then L_best[$i]=$wall_us; fi
+    wall_sum[$workload/$name]=$((${wall_sum[$workload/$name]:-0} + wall_us))
+    wall_n[$workload/$name]=$((${wall_n[$workload/$name]:-0} + 1))
+    wall_sum[$workload]=$((${wall_sum[$workload]:-0} + wall_us))
+    wall_n[$workload]=$((${wall_n[$workload]:-0} + 1))
+    # One launch: finish_run ends the progress line with the results.
+    ((n == 1)) || progress_end "$(launch_text "$wall_us" "$speed_waited_us" "$quiet_waited")$(slow_text "$speed_before" "$speed_after")"
+}
+
+# "1.840 s", with the waits before it.
+launch_text() { # WALL_US SPEED_WAITED_US QUIET_WAITED_S
+    local secs
+    secs=$(printf '%d.%03d s' $(($1 / 1000000)) $(($1 / 1000 % 1000)))
+    if (($2 > 0)); then
+        secs="(waited $(seconds_text "$2") for full speed) $secs"
+    fi
+    (($3 == 0)) || secs="(waited $3 s for a quiet host) $secs"
+    echo "$secs"
+}
+
+# ", started slow (x2.1), ended slow (x1.8)", as far as so.
+slow_text() { # BEFORE_PCT AFTER_PCT
+    local slow=""
+    if [[ -n $1 ]] && (($1 > speed_slow_pct)); then
+        slow+=", started slow ($(x_slower "$1"))"
+    fi
+    if [[ -n $2 ]] && (($2 > speed_slow_pct)); then
+        slow+=", ended slow ($(x_slower "$2"))"
+    fi
+    echo "$slow"
+}
+
+# Run $1 of path index $2, after its $3 launches: merge them (best_of.awk:
+# each RESULT line's fewest cycles; every launch must print the same lines
+# and checks), parse the result, record it.
+finish_run() {
+    local round=$1 i=$2 n=$3
+    local name=${path_names[i]}
+    local log=$out/logs/$workload-$name-$round
+    local status wall_us ready_us
     if ((n == 1)); then
-        launch_one "$log" "${cmd[@]}"
-        total_us=$wall_us
+        read -r status wall_us ready_us <"$log.meta"
     else
-        # Launch 1 writes the --stats file; the counters hardly differ.
-        local l best_wall="" first_bad="" outs=() first_before="" speed_waits=0 quiet_waits=0
-        total_us=0
-        for ((l = 1; l <= n; l++)); do
-            progress_prefix=${progress_prefix% launch*}" launch $l/$n"
-            launch_one "$log.launch$l" "${cmd[@]//$log.stats.json/$log.launch$l.stats.json}"
-            outs+=("$log.launch$l.out")
-            ((l > 1)) || first_before=$speed_before
-            speed_waits=$((speed_waits + speed_waited_us)) quiet_waits=$((quiet_waits + quiet_waited))
-            walls+="${walls:+;}$wall_us"
-            total_us=$((total_us + wall_us))
-            if ((status != path_status[i])) && [[ -z $first_bad ]]; then first_bad=$status; fi
-            if [[ -z $best_wall ]] || ((wall_us < best_wall)); then best_wall=$wall_us; fi
-        done
-        progress_prefix=${progress_prefix% launch*}
-        speed_before=$first_before speed_waited_us=$speed_waits quiet_waited=$quiet_waits
-        mv "$log.launch1.stats.json" "$log.stats.json" 2>/dev/null || true
-        rm -f "$log".launch*.stats.json
-        status=${first_bad:-${path_status[i]}} wall_us=$best_wall
+        local l outs=()
+        for ((l = 1; l <= n; l++)); do outs+=("$log.launch$l.out"); done
+        status=${L_bad[$i]:-${path_status[i]}} wall_us=${L_best[$i]} ready_us=-
         if ! awk -v name="${result_keys%% *}" -v check="$check_key" \
             -f "$perf_dir/best_of.awk" "${outs[@]}" >"$log.out" 2>"$log.launches"; then
             status=launches
         fi
         cat "$log".launch*.err >"$log.err" 2>/dev/null || true
-        echo "$status $wall_us -" >"$log.meta"
     fi
+    local speed_before=${L_before[$i]} speed_after=${L_after[$i]} host_busy=${L_busy[$i]}
 
     local why="" rows parse_status=0
     rows=$(awk -v prefix="$workload,$round,$name" -v keys="$result_keys" \
@@ -628,31 +663,16 @@ run_one() {
     fi
     local ok=1
     [[ -z $why ]] || ok=0
-    echo "$workload,$round,$name,$wall_us,$status,$ok,${why//,/;},$host_busy,$speed_before,$speed_after,$walls" >>"$runs_csv"
-    wall_sum[$workload/$name]=$((${wall_sum[$workload/$name]:-0} + total_us))
-    wall_n[$workload/$name]=$((${wall_n[$workload/$name]:-0} + 1))
-    wall_sum[$workload]=$((${wall_sum[$workload]:-0} + total_us))
-    wall_n[$workload]=$((${wall_n[$workload]:-0} + 1))
+    echo "$workload,$round,$name,$wall_us,$status,$ok,${why//,/;},$host_busy,$speed_before,$speed_after,${L_walls[$i]}" >>"$runs_csv"
 
-    local secs
-    secs=$(printf '%d.%03d s' $((total_us / 1000000)) $((total_us / 1000 % 1000)))
-    ((n == 1)) || secs+=" in $n launches"
-    if ((speed_waited_us > 0)); then
-        secs="(waited $(seconds_text "$speed_waited_us") for full speed) $secs"
-    fi
-    ((quiet_waited == 0)) || secs="(waited ${quiet_waited} s for a quiet host) $secs"
-    local slow=""
-    if [[ -n $speed_before ]] && ((speed_before > speed_slow_pct)); then
-        slow+=", started slow ($(x_slower "$speed_before"))"
-    fi
-    if [[ -n $speed_after ]] && ((speed_after > speed_slow_pct)); then
-        slow+=", ended slow ($(x_slower "$speed_after"))"
-    fi
+    local secs slow
+    secs=$(launch_text "$wall_us" "${L_swait[$i]}" "${L_qwait[$i]}")
+    slow=$(slow_text "$speed_before" "$speed_after")
     if ((ok)); then
-        progress_end "$secs, $(grep -c . <<<"$rows") results$slow"
+        ((n > 1)) || progress_end "$secs, $(grep -c . <<<"$rows") results$slow"
     else
         failed_runs=$((failed_runs + 1))
-        progress_end "$secs, FAILED$slow"
+        ((n > 1)) || progress_end "$secs, FAILED$slow"
         printf '*** FAILED: %s %s run %d: %s (output in %s.out, %s.err)\n' \
             "$workload" "$name" "$round" "$why" "$log" "$log" >&2
     fi
@@ -674,10 +694,23 @@ run_rounds() {
     echo "workload,run,path,${csv_keys// /,}" >"$results_csv"
     echo "workload,run,path,wall_us,exit_status,ok,why,host_busy_pct,host_speed_before_pct,host_speed_after_pct,launch_walls_us" >"$runs_csv"
     echo "workload,run,path,counter,value" >"$counters_csv"
-    local round i
+    local round i l n
+    n=$(launches_per_run)
+    declare -A L_walls=() L_total=() L_best=() L_bad=() L_before=() L_after=() L_busy=() L_swait=() L_qwait=()
+    # Launch l of every path before launch l+1 of any: a slow stretch of
+    # the host (seconds) then hits one launch of each path, not all of one.
     for ((round = 1; round <= rounds; round++)); do
+        for ((l = 1; l <= n; l++)); do
+            for i in "${!path_names[@]}"; do
+                ((path_avail[i])) || continue
+                launch_run "$round" "$i" "$l" "$n"
+                # One launch a run: its progress line ends with its results.
+                ((n > 1)) || finish_run "$round" "$i" 1
+            done
+        done
+        ((n > 1)) || continue
         for i in "${!path_names[@]}"; do
-            ((path_avail[i])) && run_one "$round" "$i"
+            if ((path_avail[i])); then finish_run "$round" "$i" "$n"; fi
         done
     done
     return 0
@@ -770,7 +803,7 @@ header_md() {
     v() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$header_tsv"; }
     echo "# tpvm bench$( ((callgrind)) && echo ": host instructions (callgrind)")"
     echo
-    echo "- started $(v started), finished $(v finished); runs per path: $(v runs), each the fewest cycles of $(v launches) launches (Linux: $(v linux_runs) runs of one launch), interleaved"
+    echo "- started $(v started), finished $(v finished); runs per path: $(v runs), each the fewest cycles of $(v launches) launches (Linux: $(v linux_runs) runs of one launch); launch k of every path runs before launch k+1 of any"
     echo "- host: $(v host_kernel), $(v cpu), $(v cores) cores, $(v memory); load average before $(v load_before), after $(v load_after)"
     if ((quiet_wait > 0)); then
         echo "- quiet host: each run waited up to ${quiet_wait} s for other processes to use under 25% of a core; $(v busy_runs) run(s) started on a busy host (runs CSVs: host_busy_pct)"
@@ -1104,7 +1137,7 @@ main() {
         reset_workload
         "workload_$w"
         [[ -z $skip_reason ]] || { echo "bench: $w: not run: $skip_reason" >&2; continue; }
-        for ((r = 1; r <= rounds; r++)); do
+        for ((r = 1; r <= rounds * $(launches_per_run); r++)); do
             for i in "${!path_names[@]}"; do
                 if ((path_avail[i])); then plan+=("$w/${path_names[i]}"); fi
             done
@@ -1123,7 +1156,7 @@ main() {
     : >"$sections"
     json_parts=() plot_panels=()
     bench_t0=$(now_us)
-    echo "bench: $total_runs runs; results in $out" >&2
+    echo "bench: $total_runs launches; results in $out" >&2
 
     for w in "${workloads[@]}"; do
         reset_workload
