@@ -107,7 +107,7 @@ void cache_jc_init(struct cpu *cpu)
 {
     for (int u = 0; u < 2; u++)
         for (unsigned i = 0; i < JC_SIZE; i++)
-            cpu->jc[u].tag[i] = 1;
+            cpu->jc[u].tag[i] = JC_TAG_EMPTY;
     memset(cpu->jc_logged, 0, sizeof cpu->jc_logged);
     memset(cpu->jc_page_bits, 0, sizeof cpu->jc_page_bits);
     cpu->jc_nlog_n = cpu->jc_glog_n = cpu->jc_pages_n = 0;
@@ -118,7 +118,7 @@ static void clear_logged(struct cpu *cpu, uint32_t *log, uint32_t n,
 {
     for (uint32_t i = 0; i < n; i++) {
         uint32_t u = (log[i] >> 16) & 1u, idx = log[i] & (JC_SIZE - 1);
-        cpu->jc[u].tag[idx] = 1;
+        cpu->jc[u].tag[idx] = JC_TAG_EMPTY;
         cpu->jc_logged[u][idx] &= (uint8_t)~bit;
     }
 }
@@ -209,11 +209,11 @@ void cache_jc_filter_nonglobal(struct cpu *cpu,
         uint32_t e = cpu->jc_nlog[i];
         uint32_t user = (e >> 16) & 1u, idx = e & (JC_SIZE - 1);
         int64_t tag = cpu->jc[user].tag[idx];
-        if (tag != 1 && keep(ctx, user, idx, (uint32_t)-(uint64_t)tag)) {
+        if (tag != JC_TAG_EMPTY && keep(ctx, user, idx, jc_tag_eip(tag))) {
             cpu->jc_nlog[kept++] = e;
             continue;
         }
-        cpu->jc[user].tag[idx] = 1;
+        cpu->jc[user].tag[idx] = JC_TAG_EMPTY;
         cpu->jc_logged[user][idx] &= (uint8_t)~1u;
     }
     cpu->jc_nlog_n = kept;
@@ -233,8 +233,8 @@ void cache_jc_clear_page(struct cpu *cpu, uint32_t linear)
     for (int u = 0; u < 2; u++)
         for (uint32_t i = first; i < first + 4096; i++) {
             int64_t tag = cpu->jc[u].tag[i];
-            if (tag != 1 && ((uint32_t)(uint64_t)-tag >> 12) == pg)
-                cpu->jc[u].tag[i] = 1;
+            if (tag != JC_TAG_EMPTY && jc_tag_eip(tag) >> 12 == pg)
+                cpu->jc[u].tag[i] = JC_TAG_EMPTY;
         }
 }
 
@@ -291,7 +291,7 @@ static void invalidate_block(struct bt *bt, struct block *b)
         int u = (b->mode & MODE_CPL3) != 0;
         uint32_t i = jc_index(b->eip);
         if (bt->cpu->jc[u].code[i] == (uint64_t)(uintptr_t)b->code)
-            bt->cpu->jc[u].tag[i] = 1;
+            bt->cpu->jc[u].tag[i] = JC_TAG_EMPTY;
     }
     page_remove(bt, b, b->phys >> 12);
     if ((b->phys_last >> 12) != (b->phys >> 12))

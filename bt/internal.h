@@ -201,6 +201,19 @@ static inline uint64_t jc_mode_tag(uint32_t mode)
     return (uint64_t)(mode & ~(MODE_CPL3 | MODE_CPL0 | MODE_OPTIONAL)) << 32;
 }
 
+/* An entry's tag is -(eip + jc_mode_tag(mode)) (cache_jc_fill), or this
+ * when empty (no EIP and mode give it). jc_tag_eip and jc_tag_mode read a
+ * live tag back: the EIP, and the mode bits jc_mode_tag keeps. */
+#define JC_TAG_EMPTY 1
+static inline uint32_t jc_tag_eip(int64_t tag)
+{
+    return (uint32_t)-(uint64_t)tag;
+}
+static inline uint32_t jc_tag_mode(int64_t tag)
+{
+    return (uint32_t)(-(uint64_t)tag >> 32);
+}
+
 /* run.c: after a helper changed the mode (CPL, CR0...), find the block
  * for cpu->eip without leaving to the dispatcher when nothing else needs
  * the run loop; true: cpu->resume_code is set, the helper just returns. */

@@ -219,19 +219,28 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
     return b;
 }
 
+/* Whether the run loop has something to do before the next block (bt_run
+ * does each of these between blocks, in this order): a stop request, a
+ * pending flush, an interrupt the guest may take (or a shadow that holds
+ * one back), a fused run to replay, a change of the mode bits the branch
+ * cache is not tagged with, or single-stepping. */
+static bool loop_has_work(const struct cpu *cpu, uint32_t mode)
+{
+    const struct bt *bt = cpu->bt;
+    return !__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE) || bt->flush_pending ||
+           (cpu->irq_pending && (cpu->eflags & FL_IF)) || cpu->inhibit_irq ||
+           cpu->unfuse_steps || (mode & MODE_OPTIONAL) != bt->cache_optional ||
+           (mode & MODE_DEBUG);
+}
+
 bool bt_fast_resume(struct cpu *cpu)
 {
     struct bt *bt = cpu->bt;
-    /* whatever the run loop does between blocks sends us there */
-    if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE) || bt->flush_pending ||
-        cpu->inhibit_irq || cpu->unfuse_steps ||
-        (cpu->irq_pending && (cpu->eflags & FL_IF)))
-        return false;
     /* CPL 1 and 2 share the branch cache's supervisor half with CPL 0 */
     if (cpu->cpl == 1 || cpu->cpl == 2)
         return false;
     uint32_t mode = bt_mode(cpu);
-    if ((mode & MODE_DEBUG) || (mode & MODE_OPTIONAL) != bt->cache_optional)
+    if (loop_has_work(cpu, mode))
         return false;
     uint32_t u = (mode & MODE_CPL3) != 0, i = cpu->eip & (JC_SIZE - 1);
     if (cpu->jc[u].tag[i] == -(int64_t)(cpu->eip + jc_mode_tag(mode))) {
@@ -369,6 +378,8 @@ static int run_loop(struct cpu *cpu)
             bt->stats.exceptions_delivered++;
             continue;
         }
+        /* Between blocks; bt_fast_resume skips this loop only when
+         * loop_has_work says none of it is due. */
         for (;;) {
             if (!__atomic_load_n(&cpu->run, __ATOMIC_ACQUIRE))
                 return BT_EXIT_REQUEST;

@@ -1115,11 +1115,11 @@ static struct block *jc_entry_block(struct cpu *cpu, uint32_t cr3, uint32_t pde,
                                     uint32_t user, uint32_t idx,
                                     uint32_t optional, struct as_probe *p)
 {
-    /* cache_jc_fill's tag: -(eip + jc_mode_tag(mode)), without the CPL
-     * and the optional bits (those of every block in the cache) */
-    uint64_t key = -(uint64_t)cpu->jc[user].tag[idx];
-    uint32_t eip = (uint32_t)key;
-    uint32_t mode = (uint32_t)(key >> 32) | optional;
+    /* the tag has no CPL and no optional bits (those of every block in
+     * the cache) */
+    int64_t tag = cpu->jc[user].tag[idx];
+    uint32_t eip = jc_tag_eip(tag);
+    uint32_t mode = jc_tag_mode(tag) | optional;
     if (!as_probe(cpu, cr3, pde, eip, user, p))
         return NULL;
     uint32_t phys = p->phys | (eip & 0xfffu);
