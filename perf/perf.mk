@@ -57,7 +57,8 @@ bench-callgrind: all $(BENCH_DEPS)
 # kernels and the host-speed probe under libexec/tpvm, and a wrapper that points them at the
 # installed tpvm and guests (`install` installs those).
 BENCH_SCRIPTS := perf/json_flatten.awk perf/parse_results.awk \
-	perf/check_agree.awk perf/report.awk perf/callgrind_lines.awk perf/plot.gp
+	perf/check_agree.awk perf/best_of.awk perf/report.awk perf/callgrind_lines.awk \
+	perf/plot.gp
 
 # The wrapper is written at install time, so it names the PREFIX given then.
 install-bench: $(NATIVE_COMPUTE) $(HOST_SPEED)
