@@ -476,4 +476,13 @@ expect_grep "bench --callgrind: Ir per kernel line, native by line" \
 expect_grep "bench --callgrind: two runs agree" '^Run-to-run difference of the tpvm counts .*All under 3%\.' "$tmp/cg/results.md"
 expect_grep "bench --callgrind: QEMU is not measured" 'QEMU\*\* \(qemu\): unavailable — not measured under callgrind' "$tmp/cg/results.md"
 
+
+# ---- install-bench ships every script bench.sh runs
+missing=""
+for f in $(grep -o '\$perf_dir/[a-z_]*\.\(awk\|gp\)' "$perf_dir/bench.sh" | sort -u); do
+    f=${f#\$perf_dir/}
+    sed -n '/^BENCH_SCRIPTS :=/,/^$/p' "$perf_dir/perf.mk" | grep -q "perf/$f" || missing+=" $f"
+done
+expect "perf.mk: BENCH_SCRIPTS (install-bench) has every script bench.sh runs" "" "$missing"
+
 finish
