@@ -553,7 +553,7 @@ launch_run() {
     if ((l == 1)); then
         cmd=("${cmd[@]//@STATS@/$log.stats.json}")
         rm -rf "$log".*
-        L_walls[$i]="" L_total[$i]=0 L_best[$i]="" L_bad[$i]="" L_swait[$i]=0 L_qwait[$i]=0
+        L_walls[$i]="" L_best[$i]="" L_bad[$i]="" L_swait[$i]=0 L_qwait[$i]=0
     else
         cmd=("${cmd[@]//@STATS@/$llog.stats.json}")
     fi
@@ -577,7 +577,6 @@ launch_run() {
     L_after[$i]=$speed_after L_busy[$i]=$host_busy
     L_swait[$i]=$((L_swait[$i] + speed_waited_us)) L_qwait[$i]=$((L_qwait[$i] + quiet_waited))
     L_walls[$i]+="${L_walls[$i]:+;}$wall_us"
-    L_total[$i]=$((L_total[$i] + wall_us))
     if ((status != path_status[i])) && [[ -z ${L_bad[$i]} ]]; then L_bad[$i]=$status; fi
     if [[ -z ${L_best[$i]} ]] || ((wall_us < L_best[$i])); then L_best[$i]=$wall_us; fi
     wall_sum[$workload/$name]=$((${wall_sum[$workload/$name]:-0} + wall_us))
@@ -696,7 +695,7 @@ run_rounds() {
     echo "workload,run,path,counter,value" >"$counters_csv"
     local round i l n
     n=$(launches_per_run)
-    declare -A L_walls=() L_total=() L_best=() L_bad=() L_before=() L_after=() L_busy=() L_swait=() L_qwait=()
+    declare -A L_walls=() L_best=() L_bad=() L_before=() L_after=() L_busy=() L_swait=() L_qwait=()
     # Launch l of every path before launch l+1 of any: a slow stretch of
     # the host (seconds) then hits one launch of each path, not all of one.
     for ((round = 1; round <= rounds; round++)); do
