@@ -348,44 +348,68 @@ static void set_test_word(uint32_t lin, uint32_t v)
 
 #define PAGE1 (TEST_LINEAR + PAGE_SIZE)
 
-void check_pg_pusha_popa_straddle(struct result *r)
+/* Both test pages present and zeroed; the push probe runs with arg:
+ * ESP = arg[0] (esp). ESP after it (arg[2]) must be esp - 4n and the n
+ * words below esp want[] (lowest first). */
+static bool pushed_across(struct result *r, void (*probe)(void *),
+                          uint32_t *arg, const uint32_t *want, unsigned n,
+                          const char *esp_what, const char *word_what)
 {
     struct trap_info t;
+    uint32_t esp = arg[0];
+    fill_frame(0, 0);
+    fill_frame(1, 0);
+    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
+    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
+    int v = user_paged(probe, arg, &t);
+    if (!expect_no_trap(r, v, &t) ||
+        !expect_eq(r, esp_what, arg[2], esp - 4 * n))
+        return false;
+    for (unsigned i = 0; i < n; i++)
+        if (test_word(esp - 4 * n + 4 * i) != want[i]) {
+            fail(r, "%s %u: 0x%x, want 0x%x", word_what, i,
+                 test_word(esp - 4 * n + 4 * i), want[i]);
+            return false;
+        }
+    return true;
+}
+
+/* The pop probe runs with ESP = from over n words first + i * 0x01010101;
+ * it leaves what it loaded in seen[0..n-1] (all compared but seen[skip],
+ * skip < n only for POPAD, which skips ESP) and ESP after it in seen[n]. */
+static void popped_across(struct result *r, void (*probe)(void *),
+                          uint32_t from, uint32_t first, unsigned n,
+                          const uint32_t *seen, unsigned skip,
+                          const char *esp_what, const char *word_what)
+{
+    struct trap_info t;
+    uint32_t arg[1] = {from};
+    for (unsigned i = 0; i < n; i++)
+        set_test_word(from + 4 * i, first + i * 0x01010101u);
+    int v = user_paged(probe, arg, &t);
+    if (!expect_no_trap(r, v, &t) ||
+        !expect_eq(r, esp_what, seen[n], from + 4 * n))
+        return;
+    for (unsigned i = 0; i < n; i++)
+        if (i != skip && seen[i] != first + i * 0x01010101u) {
+            fail(r, "%s %u: 0x%x, want 0x%x", word_what, i, seen[i],
+                 first + i * 0x01010101u);
+            return;
+        }
+}
+
+void check_pg_pusha_popa_straddle(struct result *r)
+{
     uint32_t esp = PAGE1 + 12, arg[3] = {esp, 0, 0};
     /* what PUSHAD stores, lowest first: EDI ESI EBP ESP EBX EDX ECX EAX
      * (EDX holds the probe's argument pointer) */
     const uint32_t want[8] = {0xd1d2d3d4, 0x51525354, 0xe1e2e3e4, esp,
                               0xb1b2b3b4, ADDR(arg), 0xc1c2c3c4, 0xa1a2a3a4};
-
-    fill_frame(0, 0);
-    fill_frame(1, 0);
-    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
-    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
-    int v = user_paged(probe_pusha_at, arg, &t);
-    if (!expect_no_trap(r, v, &t) ||
-        !expect_eq(r, "ESP after PUSHAD", arg[2], esp - 32))
-        return;
-    for (unsigned i = 0; i < 8; i++)
-        if (test_word(esp - 32 + 4 * i) != want[i]) {
-            fail(r, "PUSHAD frame word %u: 0x%x, want 0x%x", i,
-                 test_word(esp - 32 + 4 * i), want[i]);
-            return;
-        }
-
-    /* POPAD of a frame across the same boundary */
-    uint32_t from = PAGE1 - 8, parg[1] = {from};
-    for (unsigned i = 0; i < 8; i++)
-        set_test_word(from + 4 * i, 0x70000000u + i * 0x01010101u);
-    v = user_paged(probe_popa_at, parg, &t);
-    if (!expect_no_trap(r, v, &t) ||
-        !expect_eq(r, "ESP after POPAD", popa_seen[8], from + 32))
-        return;
-    for (unsigned i = 0; i < 8; i++)
-        if (i != 3 && popa_seen[i] != 0x70000000u + i * 0x01010101u) {
-            fail(r, "POPAD register %u: 0x%x, want 0x%x", i, popa_seen[i],
-                 0x70000000u + i * 0x01010101u);
-            return;
-        }
+    if (pushed_across(r, probe_pusha_at, arg, want, 8, "ESP after PUSHAD",
+                      "PUSHAD frame word"))
+        /* POPAD of a frame across the same boundary */
+        popped_across(r, probe_popa_at, PAGE1 - 8, 0x70000000u, 8, popa_seen,
+                      3, "ESP after POPAD", "POPAD register");
 }
 
 void check_pf_pusha_straddle(struct result *r)
@@ -419,40 +443,14 @@ void check_pf_popa_straddle(struct result *r)
  * reports the one that faulted, with its ESP and address. */
 void check_pg_push_pop_run_straddle(struct result *r)
 {
-    struct trap_info t;
     uint32_t esp = PAGE1 + 12, arg[3] = {esp, 0, 0};
     /* lowest first: EBP, -5, EBX, the immediate, ECX, EAX */
     const uint32_t want[6] = {0xe1e2e3e4, 0xfffffffb, 0xb1b2b3b4,
                               0x12345678, 0xc1c2c3c4, 0xa1a2a3a4};
-
-    fill_frame(0, 0);
-    fill_frame(1, 0);
-    *test_pte(0) = frame(0) | PTE_P | PTE_W | PTE_U;
-    *test_pte(1) = frame(1) | PTE_P | PTE_W | PTE_U;
-    int v = user_paged(probe_push_run_at, arg, &t);
-    if (!expect_no_trap(r, v, &t) ||
-        !expect_eq(r, "ESP after the pushes", arg[2], esp - 24))
-        return;
-    for (unsigned i = 0; i < 6; i++)
-        if (test_word(esp - 24 + 4 * i) != want[i]) {
-            fail(r, "pushed word %u: 0x%x, want 0x%x", i,
-                 test_word(esp - 24 + 4 * i), want[i]);
-            return;
-        }
-
-    uint32_t from = PAGE1 - 8, parg[1] = {from};
-    for (unsigned i = 0; i < 5; i++)
-        set_test_word(from + 4 * i, 0x60000000u + i * 0x01010101u);
-    v = user_paged(probe_pop_run_at, parg, &t);
-    if (!expect_no_trap(r, v, &t) ||
-        !expect_eq(r, "ESP after the pops", popr_seen[5], from + 20))
-        return;
-    for (unsigned i = 0; i < 5; i++)
-        if (popr_seen[i] != 0x60000000u + i * 0x01010101u) {
-            fail(r, "popped value %u: 0x%x, want 0x%x", i, popr_seen[i],
-                 0x60000000u + i * 0x01010101u);
-            return;
-        }
+    if (pushed_across(r, probe_push_run_at, arg, want, 6,
+                      "ESP after the pushes", "pushed word"))
+        popped_across(r, probe_pop_run_at, PAGE1 - 8, 0x60000000u, 5,
+                      popr_seen, 5, "ESP after the pops", "popped value");
 }
 
 void check_pf_push_run_partial(struct result *r)

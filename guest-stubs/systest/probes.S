@@ -7,6 +7,46 @@
 #define PROBE(name) .globl name; .type name, @function; name:
 #define LABEL(name) .globl name; name:
 
+/* The stack probes below run on a stack at a linear address arg[0]. */
+
+/* Save the registers; EDX = arg; arg[1] = our ESP; ESP = arg[0]. */
+.macro STACK_AT_ARG
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, 4(%edx)
+	movl 0(%edx), %esp
+.endm
+
+/* arg[2] = ESP now; back on our stack, registers restored; return. */
+.macro STACK_BACK
+	movl %esp, 8(%edx)
+	movl 4(%edx), %esp
+	popal
+	ret
+.endm
+
+/* The known values the push probes store. */
+.macro KNOWN_REGS
+	movl $0xa1a2a3a4, %eax
+	movl $0xc1c2c3c4, %ecx
+	movl $0xb1b2b3b4, %ebx
+	movl $0xe1e2e3e4, %ebp
+.endm
+
+/* For probes that pop into EDX too: save the registers, EDX = arg, our
+ * ESP into the word at saved. */
+.macro SAVE_STACK saved
+	pushal
+	movl 36(%esp), %edx
+	movl %esp, \saved
+.endm
+
+/* ESP now into the word at after, then back on the stack saved. */
+.macro RESTORE_STACK after, saved
+	movl %esp, \after
+	movl \saved, %esp
+.endm
+
 /* arg[1] = *(uint32_t *)arg[0] */
 PROBE(probe_read32)
 	movl 4(%esp), %edx
@@ -102,34 +142,22 @@ PROBE(probe_call)
 /* With ESP = arg[0] and known values in the other registers, PUSHAL;
  * arg[1] keeps the caller's ESP, arg[2] = ESP after the PUSHAL. */
 PROBE(probe_pusha_at)
-	pushal
-	movl 36(%esp), %edx
-	movl %esp, 4(%edx)
-	movl 0(%edx), %esp
-	movl $0xa1a2a3a4, %eax
-	movl $0xc1c2c3c4, %ecx
-	movl $0xb1b2b3b4, %ebx
-	movl $0xe1e2e3e4, %ebp
+	STACK_AT_ARG
+	KNOWN_REGS
 	movl $0x51525354, %esi
 	movl $0xd1d2d3d4, %edi
 LABEL(probe_pusha_insn)
 	pushal
-	movl %esp, 8(%edx)
-	movl 4(%edx), %esp
-	popal
-	ret
+	STACK_BACK
 
 /* With ESP = arg[0], POPAL; popa_seen = what it loaded (EDI ESI EBP -
  * EBX EDX ECX EAX, as in the frame), then ESP after it. */
 PROBE(probe_popa_at)
-	pushal
-	movl 36(%esp), %edx
-	movl %esp, popa_seen + 36
+	SAVE_STACK popa_seen + 36
 	movl 0(%edx), %esp
 LABEL(probe_popa_insn)
 	popal
-	movl %esp, popa_seen + 32
-	movl popa_seen + 36, %esp
+	RESTORE_STACK popa_seen + 32, popa_seen + 36
 	movl %edi, popa_seen + 0
 	movl %esi, popa_seen + 4
 	movl %ebp, popa_seen + 8
@@ -144,14 +172,8 @@ LABEL(probe_popa_insn)
  * registers and immediates in a row (tpvm translates such a run as one
  * access); arg[1] keeps the caller's ESP, arg[2] = ESP after the run. */
 PROBE(probe_push_run_at)
-	pushal
-	movl 36(%esp), %edx
-	movl %esp, 4(%edx)
-	movl 0(%edx), %esp
-	movl $0xa1a2a3a4, %eax
-	movl $0xc1c2c3c4, %ecx
-	movl $0xb1b2b3b4, %ebx
-	movl $0xe1e2e3e4, %ebp
+	STACK_AT_ARG
+	KNOWN_REGS
 	pushl %eax
 	pushl %ecx
 LABEL(probe_push_run_third)
@@ -159,17 +181,12 @@ LABEL(probe_push_run_third)
 	pushl %ebx
 	pushl $-5
 	pushl %ebp
-	movl %esp, 8(%edx)
-	movl 4(%edx), %esp
-	popal
-	ret
+	STACK_BACK
 
 /* With ESP = arg[0], five pops in a row (one run for tpvm); popr_seen =
  * what EAX ECX EBX EBP EDI got, then ESP after them. */
 PROBE(probe_pop_run_at)
-	pushal
-	movl 36(%esp), %edx
-	movl %esp, popr_seen + 24
+	SAVE_STACK popr_seen + 24
 	movl 0(%edx), %esp
 	popl %eax
 	popl %ecx
@@ -177,8 +194,7 @@ LABEL(probe_pop_run_third)
 	popl %ebx
 	popl %ebp
 	popl %edi
-	movl %esp, popr_seen + 20
-	movl popr_seen + 24, %esp
+	RESTORE_STACK popr_seen + 20, popr_seen + 24
 	movl %eax, popr_seen + 0
 	movl %ecx, popr_seen + 4
 	movl %ebx, popr_seen + 8
@@ -190,16 +206,13 @@ LABEL(probe_pop_run_third)
 /* With ESP = arg[0]: POP EBX, then RET to the next word (the check puts
  * probe_pop_ret_back there); popr_seen = EBX, -, -, -, -, ESP after. */
 PROBE(probe_pop_ret_at)
-	pushal
-	movl 36(%esp), %edx
-	movl %esp, popr_seen + 24
+	SAVE_STACK popr_seen + 24
 	movl 0(%edx), %esp
 	popl %ebx
 LABEL(probe_pop_ret_insn)
 	ret
 LABEL(probe_pop_ret_back)
-	movl %esp, popr_seen + 20
-	movl popr_seen + 24, %esp
+	RESTORE_STACK popr_seen + 20, popr_seen + 24
 	movl %ebx, popr_seen + 0
 	popal
 	ret
@@ -207,16 +220,13 @@ LABEL(probe_pop_ret_back)
 /* The same with EBP = arg[0] and LEAVE; RET: popr_seen = EBP, -, -, -, -,
  * ESP after. */
 PROBE(probe_leave_ret_at)
-	pushal
-	movl 36(%esp), %edx
-	movl %esp, popr_seen + 24
+	SAVE_STACK popr_seen + 24
 	movl 0(%edx), %ebp
 	leave
 LABEL(probe_leave_ret_insn)
 	ret
 LABEL(probe_leave_ret_back)
-	movl %esp, popr_seen + 20
-	movl popr_seen + 24, %esp
+	RESTORE_STACK popr_seen + 20, popr_seen + 24
 	movl %ebp, popr_seen + 0
 	popal
 	ret
