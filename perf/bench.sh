@@ -1136,7 +1136,9 @@ main() {
         reset_workload
         "workload_$w"
         [[ -z $skip_reason ]] || { echo "bench: $w: not run: $skip_reason" >&2; continue; }
-        for ((r = 1; r <= rounds * $(launches_per_run); r++)); do
+        local n_launches
+        n_launches=$(launches_per_run)
+        for ((r = 1; r <= rounds * n_launches; r++)); do
             for i in "${!path_names[@]}"; do
                 if ((path_avail[i])); then plan+=("$w/${path_names[i]}"); fi
             done
