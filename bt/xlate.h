@@ -122,6 +122,9 @@ void x_call_helper(struct tctx *t, void *fn, uint32_t arg);
 /* Helper that never returns into this block (it leaves via bt_leave). */
 void x_call_helper_end(struct tctx *t, void *fn, uint32_t arg);
 
+/* xlate_string.c: MOVS STOS LODS CMPS SCAS INS OUTS */
+void x_string(struct tctx *t);
+
 /* helpers: argument packing for r/m operands */
 #define HA_SIZE(s) ((uint32_t)(s) & 0xffu)
 #define HA_MEM 0x100u          /* operand value was loaded into r8 */

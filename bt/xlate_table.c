@@ -77,66 +77,6 @@ static void x_bcd(struct tctx *t)
     x_call_helper(t, (void *)helper_bcd, HA_X(op) | (imm << 24));
 }
 
-static int seg_of(ZydisRegister r)
-{
-    switch (r) {
-    case ZYDIS_REGISTER_ES: return S_ES;
-    case ZYDIS_REGISTER_CS: return S_CS;
-    case ZYDIS_REGISTER_SS: return S_SS;
-    case ZYDIS_REGISTER_FS: return S_FS;
-    case ZYDIS_REGISTER_GS: return S_GS;
-    default: return S_DS;
-    }
-}
-
-static void x_string(struct tctx *t)
-{
-    const ZydisDecodedInstruction *d = &t->in->d;
-    unsigned op, size = d->operand_width / 8, src_seg = S_DS;
-    switch (d->mnemonic) {
-    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
-        op = STR_MOVS; break;
-    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
-        op = STR_STOS; break;
-    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
-        op = STR_LODS; break;
-    case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD:
-        op = STR_CMPS; break;
-    case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD:
-        op = STR_SCAS; break;
-    case ZYDIS_MNEMONIC_INSB: case ZYDIS_MNEMONIC_INSW: case ZYDIS_MNEMONIC_INSD:
-        op = STR_INS; break;
-    default:
-        op = STR_OUTS; break;
-    }
-    /* the source operand (DS:ESI, overridable) is the memory operand
-     * based on ESI */
-    for (unsigned i = 0; i < d->operand_count; i++) {
-        const ZydisDecodedOperand *o = &t->in->ops[i];
-        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
-            (o->mem.base == ZYDIS_REGISTER_ESI || o->mem.base == ZYDIS_REGISTER_SI)) {
-            src_seg = (unsigned)seg_of(o->mem.segment);
-            size = o->size / 8;
-        }
-        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
-            (o->mem.base == ZYDIS_REGISTER_EDI || o->mem.base == ZYDIS_REGISTER_DI))
-            size = o->size / 8;
-    }
-    unsigned rep = REP_NONE;
-    if (d->attributes & ZYDIS_ATTRIB_HAS_REPNE)
-        rep = REP_REPNE;
-    else if (d->attributes & ZYDIS_ATTRIB_HAS_REPE)
-        rep = (op == STR_CMPS || op == STR_SCAS) ? REP_REPE : REP_REP;
-    else if (d->attributes & ZYDIS_ATTRIB_HAS_REP)
-        rep = REP_REP;
-    if (rep == REP_REPNE && op != STR_CMPS && op != STR_SCAS)
-        rep = REP_REP; /* F2 on MOVS/STOS acts as REP */
-    uint32_t arg = HA_SIZE(size) | ((uint32_t)op << 20) | ((uint32_t)rep << 24) |
-                   ((uint32_t)src_seg << 26) |
-                   ((uint32_t)(d->address_width == 16) << 29);
-    x_call_helper(t, (void *)helper_string, arg);
-}
-
 static void x_cpuid(struct tctx *t) { x_call_helper(t, (void *)helper_cpuid, 0); }
 static void x_hlt(struct tctx *t) { x_call_helper_end(t, (void *)helper_hlt, 0); }
 

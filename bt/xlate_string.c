@@ -1,0 +1,173 @@
+/* String instructions (MOVS STOS LODS CMPS SCAS INS OUTS). One element
+ * without a REP prefix, with DF clear, is translated inline: a probe per
+ * access, the access, then the ESI/EDI steps inside the access's core (so
+ * a slow-path write that hits translated code resumes after the whole
+ * instruction). Compiled string code runs millions of these: strcmp's
+ * LODSB/SCASB loop, strlen, memcpy tails. The REP forms, DF set, 16-bit
+ * addressing and port I/O go to helper_string (helpers_string.c). */
+#include <stddef.h>
+
+#include "bt/helpers.h"
+#include "bt/regs.h"
+#include "bt/xlate.h"
+
+static uint32_t arg_of(unsigned size, unsigned op, unsigned rep,
+                       unsigned src_seg, const ZydisDecodedInstruction *d)
+{
+    return HA_SIZE(size) | ((uint32_t)op << 20) | ((uint32_t)rep << 24) |
+           ((uint32_t)src_seg << 26) | ((uint32_t)(d->address_width == 16) << 29);
+}
+
+static ZydisRegister sized(unsigned size, ZydisRegister r8, ZydisRegister r16,
+                           ZydisRegister r32)
+{
+    return size == 1 ? r8 : size == 2 ? r16 : r32;
+}
+
+/* ESI and/or EDI += size (flag-free, 32-bit wrap); DF is clear here. */
+static void step(struct tctx *t, unsigned size, bool si, bool di)
+{
+    if (si)
+        E(&t->e, ZYDIS_MNEMONIC_LEA, 2, R(ESI), M(RSI, NOREG, 0, size, 4));
+    if (di)
+        E(&t->e, ZYDIS_MNEMONIC_LEA, 2, R(EDI), M(RDI, NOREG, 0, size, 4));
+}
+
+/* The element at src into r8 (zero-extended). */
+static void load_r8(struct tctx *t, const ZydisDecodedOperand *src, unsigned size)
+{
+    x_ea(t, src, 0);
+    x_probe(t, size, ACC_READ);
+    if (size == 4)
+        E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), x_mem(t, 4));
+    else
+        E(&t->e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), x_mem(t, size));
+    x_probe_end(t);
+}
+
+/* Inline one element: if DF is set at run time, call the helper instead
+ * (arg is its argument). False: not a form translated here. */
+static bool string_one_inline(struct tctx *t, unsigned op, unsigned size,
+                              const ZydisDecodedOperand *src,
+                              const ZydisDecodedOperand *dst, uint32_t arg)
+{
+    if (op > STR_SCAS || (size != 1 && size != 2 && size != 4) ||
+        ((op == STR_MOVS || op == STR_LODS || op == STR_CMPS) && !src) ||
+        (op != STR_LODS && !dst))
+        return false;
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(df), 4));
+    uint8_t *fwd = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    x_call_helper(t, (void *)helper_string, arg);
+    uint8_t *done = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_32);
+    patch_rel8(fwd, e->p);
+    ZydisRegister acc = sized(size, ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX, EAX);
+    ZydisRegister tmp = sized(size, ZYDIS_REGISTER_R8B, ZYDIS_REGISTER_R8W, R8D);
+    switch (op) {
+    case STR_LODS:
+        x_ea(t, src, 0);
+        x_probe(t, size, ACC_READ);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(acc), x_mem(t, size));
+        step(t, size, true, false);
+        x_probe_end(t);
+        break;
+    case STR_STOS:
+        x_ea(t, dst, 0);
+        x_probe(t, size, ACC_WRITE);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), R(acc));
+        step(t, size, false, true);
+        x_probe_end(t);
+        break;
+    case STR_SCAS:
+        /* flags of AL/AX/EAX - ES:[EDI], as CMP sets them */
+        x_ea(t, dst, 0);
+        x_probe(t, size, ACC_READ);
+        E(e, ZYDIS_MNEMONIC_CMP, 2, R(acc), x_mem(t, size));
+        step(t, size, false, true);
+        x_probe_end(t);
+        break;
+    case STR_MOVS:
+        load_r8(t, src, size);
+        x_ea(t, dst, 0);
+        x_probe(t, size, ACC_WRITE);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), R(tmp));
+        step(t, size, true, true);
+        x_probe_end(t);
+        break;
+    default: /* CMPS: flags of [ESI] - ES:[EDI] */
+        load_r8(t, src, size);
+        x_ea(t, dst, 0);
+        x_probe(t, size, ACC_READ);
+        E(e, ZYDIS_MNEMONIC_CMP, 2, R(tmp), x_mem(t, size));
+        step(t, size, true, true);
+        x_probe_end(t);
+        break;
+    }
+    patch_rel32(done, e->p);
+    return true;
+}
+
+static int seg_of(ZydisRegister r)
+{
+    switch (r) {
+    case ZYDIS_REGISTER_ES: return S_ES;
+    case ZYDIS_REGISTER_CS: return S_CS;
+    case ZYDIS_REGISTER_SS: return S_SS;
+    case ZYDIS_REGISTER_FS: return S_FS;
+    case ZYDIS_REGISTER_GS: return S_GS;
+    default: return S_DS;
+    }
+}
+
+void x_string(struct tctx *t)
+{
+    const ZydisDecodedInstruction *d = &t->in->d;
+    unsigned op, size = d->operand_width / 8, src_seg = S_DS;
+    const ZydisDecodedOperand *src = NULL, *dst = NULL;
+    switch (d->mnemonic) {
+    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
+        op = STR_MOVS; break;
+    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
+        op = STR_STOS; break;
+    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
+        op = STR_LODS; break;
+    case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD:
+        op = STR_CMPS; break;
+    case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD:
+        op = STR_SCAS; break;
+    case ZYDIS_MNEMONIC_INSB: case ZYDIS_MNEMONIC_INSW: case ZYDIS_MNEMONIC_INSD:
+        op = STR_INS; break;
+    default:
+        op = STR_OUTS; break;
+    }
+    /* the source operand (DS:ESI, overridable) is the memory operand
+     * based on ESI */
+    for (unsigned i = 0; i < d->operand_count; i++) {
+        const ZydisDecodedOperand *o = &t->in->ops[i];
+        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+            (o->mem.base == ZYDIS_REGISTER_ESI || o->mem.base == ZYDIS_REGISTER_SI)) {
+            src_seg = (unsigned)seg_of(o->mem.segment);
+            size = o->size / 8;
+            src = o;
+        }
+        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+            (o->mem.base == ZYDIS_REGISTER_EDI || o->mem.base == ZYDIS_REGISTER_DI)) {
+            size = o->size / 8;
+            dst = o;
+        }
+    }
+    unsigned rep = REP_NONE;
+    if (d->attributes & ZYDIS_ATTRIB_HAS_REPNE)
+        rep = REP_REPNE;
+    else if (d->attributes & ZYDIS_ATTRIB_HAS_REPE)
+        rep = (op == STR_CMPS || op == STR_SCAS) ? REP_REPE : REP_REP;
+    else if (d->attributes & ZYDIS_ATTRIB_HAS_REP)
+        rep = REP_REP;
+    if (rep == REP_REPNE && op != STR_CMPS && op != STR_SCAS)
+        rep = REP_REP; /* F2 on MOVS/STOS acts as REP */
+    if (rep == REP_NONE && d->address_width == 32 &&
+        string_one_inline(t, op, size, src, dst, arg_of(size, op, rep, src_seg, d)))
+        return;
+    x_call_helper(t, (void *)helper_string, arg_of(size, op, rep, src_seg, d));
+}
+
