@@ -51,12 +51,41 @@ static void x_mov(struct tctx *t)
         x_generic(t);
 }
 
+/* 32-bit unsigned DIV inline when it cannot fault: divisor nonzero and
+ * EDX below it (so the quotient fits), both tested flag-free; else, and
+ * for the other sizes and IDIV, helper_div raises #DE or divides. The
+ * guest's flags (undefined after DIV) stay as they were, as with the
+ * helper. Compiled 64-by-32 division (do_div, udiv_qrnnd) is this form. */
 static void x_div(struct tctx *t)
 {
-    uint32_t arg = x_rm_to_helper(t, &t->in->ops[0]);
+    struct emit *e = &t->e;
+    const ZydisDecodedOperand *op = &t->in->ops[0];
+    uint32_t arg = x_rm_to_helper(t, op);
     if (t->in->d.mnemonic == ZYDIS_MNEMONIC_IDIV)
         arg |= HA_X(1);
+    if (t->in->d.mnemonic != ZYDIS_MNEMONIC_DIV || op->size != 32) {
+        x_call_helper(t, (void *)helper_div, arg);
+        return;
+    }
+    ZydisRegister src = (arg & HA_MEM) ? R8D : host_reg(op->reg.value, false);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(src));
+    uint8_t *zero = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(ECX));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11D), R(EDX));
+    /* rcx = EDX - divisor as 64-bit; its high half is 0 when EDX >= it */
+    E(e, ZYDIS_MNEMONIC_NOT, 1, R(RCX));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(R11, RCX, 1, 1, 8));
+    E(e, ZYDIS_MNEMONIC_RORX, 3, R(RCX), R(RCX), I(32));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(ECX));
+    uint8_t *overflow = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    E(e, ZYDIS_MNEMONIC_PUSHFQ, 0);
+    E(e, ZYDIS_MNEMONIC_DIV, 1, R(R9D));
+    E(e, ZYDIS_MNEMONIC_POPFQ, 0);
+    uint8_t *done = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_32);
+    patch_rel8(zero, e->p);
+    patch_rel8(overflow, e->p);
     x_call_helper(t, (void *)helper_div, arg);
+    patch_rel32(done, e->p);
 }
 
 static void x_bcd(struct tctx *t)

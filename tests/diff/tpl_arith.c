@@ -174,11 +174,16 @@ static void div_operands(struct gen *g, bool sgn, int n, int want,
             if (sgn && chance(g, 30)) { /* the most negative value / -1 */
                 a = (uint64_t)(-((__int128)1 << (n - 1))) & wmask;
                 d = (uint32_t)nmask;
+            } else if (!sgn && chance(g, 30)) {
+                /* the smallest overflow: high half equal to the divisor */
+                a = (((uint64_t)d << n) | (rnd64v(g) & nmask)) & wmask;
             } else {
                 a = rnd64v(g) & wmask;
             }
         } else if (!sgn) {
-            uint64_t q = rnd64v(g) & nmask;
+            /* sometimes the largest quotient: high half just below the
+             * divisor, the last dividend that does not overflow */
+            uint64_t q = chance(g, 20) ? nmask : rnd64v(g) & nmask;
             a = q * d + rnd64v(g) % d;
         } else {
             /* quotient in range; remainder smaller than the divisor and
