@@ -72,6 +72,8 @@ struct bt_config {
     X(fused_stack_runs, "PUSH/POP runs translated as one access")   \
     X(fused_mov_runs, "MOV runs through one base translated as one access") \
     X(unfused_runs, "fused runs replayed one instruction at a time") \
+    X(frame_regions, "frame regions: accesses through one base, one probe") \
+    X(region_fallbacks, "frame regions replayed unfused, then dropped") \
     X(exits_to_loop, "exits from translated code to the run loop")    \
     X(fast_resumes, "mode changes continued without the dispatcher")  \
     X(helper_calls, "helper calls from translated code")              \

@@ -78,6 +78,7 @@ struct block {
 #define MODE_SEGCHK(s) (0x100u << (s)) /* CR0.TS or CR0.EM: x87/FXSAVE raise #NM (or #UD) */
 
 #define AS_STABLE_REGIONS 8 /* 4 MiB regions a PV switch may skip (softmmu.c) */
+#define NO_REGION_SLOTS 1024
 
 struct bt {
     struct bt_config cfg;
@@ -129,6 +130,9 @@ struct bt {
         uint32_t restart_eip;     /* EIP to report if delivery faults */
     } dlv;
     void *decoder; /* ZydisDecoder */
+    /* EIPs whose frame region could not be served (it straddled a page,
+     * or was not plain RAM): translated without a region from then on */
+    uint32_t no_region[NO_REGION_SLOTS];
     bool trace_host; /* TPVM_TRACE_HOST=1 with --trace: host code too */
 };
 
@@ -144,6 +148,12 @@ struct bt {
 #define ACC_FUSED 0x2000u
 #define ACC_FUSED_N(n) ((uint32_t)(n) << 16)
 #define ACC_FUSED_GET_N(acc) (((acc) >> 16) & 0xffu)
+/* A fused access that is served only when it lies on one page of RAM:
+ * the frame region's probe (xlate_region.c), whose accesses go on
+ * through the pointer with other accesses in between, so a bounce copy
+ * could miss their writes. Else the region is replayed unfused and its
+ * EIP never gets a region again. */
+#define ACC_NO_BOUNCE 0x4000u
 
 /* A direct-addressing access in translated code: if its host instruction
  * faults (guard page, write-protected code page), the SIGSEGV handler

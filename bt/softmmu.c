@@ -344,6 +344,30 @@ static bool fused_run_servable(struct cpu *cpu, uint32_t lin, uint32_t acc,
     return true;
 }
 
+/* A frame region's span: on one page of plain RAM, accessible as acc
+ * asks and, for writes, free of translated code. */
+static bool region_servable(struct cpu *cpu, uint32_t lin, uint32_t acc,
+                            bool user, struct walk *w)
+{
+    unsigned size = acc & ACC_SIZE_MASK;
+    return !(cpu->dr[7] & 0xffu) && (lin & 0xfffu) + size <= 0x1000u &&
+           !walk(cpu, lin, acc, user, w) && phys_in_ram(cpu, w->phys, size) &&
+           !((acc & ACC_WRITE) && cache_page_has_code(cpu->bt, w->phys));
+}
+
+/* The region starting at eip could not be served: remember not to form
+ * it again and drop the blocks of its page, so the next run translates it
+ * with a probe per access (a frame that straddles a page stays put for
+ * the whole loop that uses it). */
+static void region_drop(struct cpu *cpu, uint32_t eip)
+{
+    struct bt *bt = cpu->bt;
+    bt->no_region[eip % NO_REGION_SLOTS] = eip;
+    struct walk w;
+    if (!walk(cpu, eip, ACC_FETCH | ACC_READ | 1, cpu->cpl == 3, &w))
+        cache_invalidate_page(bt, w.phys & ~0xfffu);
+}
+
 /* Walk the page of lin, and of lin + size - 1 if that is the next one,
  * raising #PF at the first that faults. */
 static void walk_or_fault(struct cpu *cpu, uint32_t lin, uint32_t acc,
@@ -367,6 +391,14 @@ static uint8_t *slow_path(struct cpu *cpu, uint32_t lin, uint32_t acc)
     struct walk w[2];
     if (!(acc & ACC_FUSED)) {
         walk_or_fault(cpu, lin, acc, user, w);
+    } else if (acc & ACC_NO_BOUNCE) {
+        if (!region_servable(cpu, lin, acc, user, &w[0])) {
+            region_drop(cpu, cpu->eip);
+            cpu->unfuse_steps = ACC_FUSED_GET_N(acc);
+            cpu->bt->stats.unfused_runs++;
+            cpu->bt->stats.region_fallbacks++;
+            bt_leave(cpu, EXIT_R_RESUME);
+        }
     } else if (!fused_run_servable(cpu, lin, acc, user, w)) {
         /* the guest state is that before the run (mem_slow saved it) */
         cpu->unfuse_steps = ACC_FUSED_GET_N(acc);

@@ -119,6 +119,7 @@ static void emit_helper_call(struct tctx *t, void *fn, uint32_t arg)
 
 void x_call_helper(struct tctx *t, void *fn, uint32_t arg)
 {
+    t->r10_region = false; /* r10d carries the next EIP */
     emit_helper_call(t, fn, arg);
 }
 
@@ -248,6 +249,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     t->direct = (mode & MODE_DIRECT) != 0;
     t->cur_direct = t->force_probe = false;
     t->sreg_last_next = 0;
+    t->region_base = t->noscan_base = -1;
+    t->r10_region = t->region_pending = t->cur_region = false;
     b->eip = eip;
     b->phys = phys;
     b->phys_last = phys;
@@ -297,6 +300,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
             trace_insn(bt, &in);
         if ((mode & MODE_DEBUG) && exec_breakpoint(cpu, pc))
             x_call_helper(t, (void *)helper_exec_bp, 0);
+        t->insns_left = BT_MAX_BLOCK_INSNS - n;
+        x_region_begin_insn(t);
         xlate_fn fn = xlate_lookup(in.d.mnemonic);
         if (!fn)
             x_call_helper_end(t, (void *)helper_raise_ud, 0);

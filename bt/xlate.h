@@ -61,12 +61,35 @@ struct tctx {
      * guest register, and the EIP after it (0: none) */
     int sreg_last_seg, sreg_last_reg;
     uint32_t sreg_last_next;
+    unsigned insns_left;  /* instructions the block may still take */
+    /* the frame region (xlate_region.c): its base register (-1: none),
+     * span and last access; r10 holds its pointer; an access to it is
+     * pending (x_ea to x_probe) or being emitted (x_probe to x_probe_end),
+     * region_disp bytes into the span */
+    int region_base;
+    int32_t region_lo, region_hi, region_disp;
+    uint32_t region_last;
+    bool r10_region, region_pending, cur_region;
+    int noscan_base;      /* a scan for this base found too few accesses */
+    uint32_t noscan_until; /* up to this EIP */
 };
 
 typedef void (*xlate_fn)(struct tctx *t);
 
 /* xlate_table.c */
 xlate_fn xlate_lookup(ZydisMnemonic m);
+/* Translated by the generic path, LEA or a plain MOV: no helper call, no
+ * exit, at most one access through x_ea / x_probe. */
+bool xlate_is_plain(const struct insn *in);
+
+/* xlate_region.c */
+/* Before each instruction: end the frame region after its last access,
+ * start one (with its probe) if the instruction begins one. */
+void x_region_begin_insn(struct tctx *t);
+/* From x_ea: op is an access of the region (then nothing is emitted). */
+bool x_region_ea(struct tctx *t, const ZydisDecodedOperand *op);
+/* From x_probe for such an access: r10 = the region's pointer. */
+void x_region_probe(struct tctx *t);
 
 /* xlate_mem.c */
 /* Guest linear address of memory operand `op` into r10d. `adjust` is

@@ -114,6 +114,10 @@ static ZydisRegister ea_reg32(ZydisRegister g)
 void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
 {
     struct emit *e = &t->e;
+    t->seg_check_size = op->size ? op->size / 8 : 1;
+    if (x_region_ea(t, op))
+        return; /* r10 is the region's pointer (x_probe) */
+    t->r10_region = false;
     ZydisRegister base = op->mem.base, index = op->mem.index;
     int64_t disp = op->mem.disp.has_displacement ? op->mem.disp.value : 0;
     if (base == ZYDIS_REGISTER_ESP || base == ZYDIS_REGISTER_SP ||
@@ -133,13 +137,13 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
     }
     if (t->in->d.address_width == 16)
         E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R10D), R(ZYDIS_REGISTER_R10W));
-    t->seg_check_size = op->size ? op->size / 8 : 1;
     add_seg_base(t, op->mem.segment);
 }
 
 void x_stack_ea_size(struct tctx *t, int32_t disp, unsigned size)
 {
     struct emit *e = &t->e;
+    t->r10_region = false;
     if (disp)
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R14, NOREG, 0, disp, 4));
     else
@@ -155,6 +159,8 @@ void x_stack_ea(struct tctx *t, int32_t disp)
 
 eop x_mem_disp(struct tctx *t, unsigned size, int32_t disp)
 {
+    if (t->cur_region)
+        return M(R10, NOREG, 0, (int64_t)t->region_disp + disp, (uint16_t)size);
     if (t->cur_direct)
         return M(R15, R10, 1, (int64_t)BT_RAM_OFFSET + disp, (uint16_t)size);
     return M(R10, NOREG, 0, disp, (uint16_t)size);
@@ -184,6 +190,18 @@ static void add_stub(struct tctx *t, uint8_t *miss, unsigned size, unsigned acc)
 void x_probe(struct tctx *t, unsigned size, unsigned acc)
 {
     struct emit *e = &t->e;
+    if (t->region_pending) {
+        t->region_pending = false;
+        if (!t->force_probe) {
+            x_region_probe(t);
+            return;
+        }
+        /* the generic path wants the TLB path here: the address after all */
+        E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D),
+          M(guest_host64[t->region_base], NOREG, 0,
+            (int64_t)t->region_lo + t->region_disp, 4));
+    }
+    t->r10_region = false;
     if (t->direct && !t->force_probe && !(t->mode & MODE_DEBUG)) {
         /* paging off: [r15 + linear + BT_RAM_OFFSET] is the guest byte;
          * beyond RAM or on write-protected code the access faults and
@@ -215,6 +233,11 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
 
 void x_probe_end(struct tctx *t)
 {
+    if (t->cur_region) {
+        t->cur_region = false;
+        t->force_probe = false;
+        return;
+    }
     struct slow_stub *s = &t->stubs[t->pending_probe];
     s->core_len = (unsigned)(t->e.p - s->core);
     s->back = t->e.p;

@@ -108,7 +108,7 @@ static bool register_only(const struct insn *in, ZydisRegister base)
 static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base,
                          int32_t *lo, int32_t *hi)
 {
-    if (t->direct || !(t->mode & MODE_FLAT) ||
+    if (t->direct || !(t->mode & MODE_FLAT) || t->region_base >= 0 ||
         (t->mode & (MODE_DEBUG | MODE_ONE | MODE_SEGCHK(S_DS) | MODE_SEGCHK(S_SS))))
         return 0;
     const struct insn *in = t->in;

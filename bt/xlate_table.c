@@ -38,6 +38,20 @@ static bool is_special_reg(ZydisRegister r)
 
 void x_sys(struct tctx *t);
 
+bool xlate_is_plain(const struct insn *in)
+{
+    xlate_fn fn = xlate_lookup(in->d.mnemonic);
+    if (fn == x_generic || fn == x_lea)
+        return true;
+    if (in->d.mnemonic != ZYDIS_MNEMONIC_MOV)
+        return false;
+    for (unsigned i = 0; i < in->d.operand_count_visible; i++)
+        if (in->ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            is_special_reg(in->ops[i].reg.value))
+            return false;
+    return true;
+}
+
 /* MOV is generic unless it names a segment, control or debug register. */
 static void x_mov(struct tctx *t)
 {

@@ -28,6 +28,7 @@ const struct group diff_groups[] = {
     {"cpuid", 1, G_SEQ, tpl_cpuid},
     {"rdtsc", 1, G_SEQ, tpl_rdtsc},
     {"string", 16, G_SEQ | G_BODY | G_NEUTRAL, tpl_string},
+    {"frame", 12, G_SEQ | G_BODY | G_NEUTRAL, tpl_frame},
     {"push/pop", 8, G_SEQ | G_BODY, tpl_push_pop},
     {"pusha/popa", 2, G_SEQ | G_BODY, tpl_pusha_popa},
     {"pushf/popf", 4, G_SEQ | G_BODY, tpl_pushf_popf},

@@ -74,6 +74,7 @@ void tpl_lea(struct gen *g);
 void tpl_exchange(struct gen *g);
 void tpl_bswap(struct gen *g);
 void tpl_cmov(struct gen *g);
+void tpl_frame(struct gen *g);
 void tpl_setcc(struct gen *g);
 void tpl_convert(struct gen *g);
 void tpl_flag_ops(struct gen *g);

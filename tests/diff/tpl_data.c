@@ -413,3 +413,98 @@ void tpl_string(struct gen *g)
     if (compares && count)
         effect(g, mn);
 }
+
+/* ---- frame walks ---- */
+
+static ZydisEncoderOperand op_frame(int base, int32_t disp, int size)
+{
+    ZydisEncoderOperand o;
+    memset(&o, 0, sizeof o);
+    o.type = ZYDIS_OPERAND_TYPE_MEMORY;
+    o.mem.base = zreg(4, base);
+    o.mem.displacement = disp;
+    o.mem.size = (ZyanU16)size;
+    return o;
+}
+
+/* Accesses through one base register with other accesses and register
+ * work between them, as compiled code reaches its locals: what
+ * bt/xlate_region.c serves with one probe. In a quarter of the cases the
+ * accesses straddle DATA's middle page boundary (the region cannot be
+ * served: it is replayed one instruction at a time, then translated
+ * without a region); sometimes the walk ends by loading the base. */
+void tpl_frame(struct gen *g)
+{
+    int b = pick_reg(g, 4, 0);
+    uint32_t at = chance(g, 25) ? DATA_BASE + 0x1000u + (uint32_t)rnd_range(g, -40, 40)
+                                : DATA_BASE + 128u + rnd(g, DATA_SIZE - 256u);
+    reg_want_exact(g, b, at);
+    uint8_t keep = (uint8_t)(1u << b);
+    unsigned n = 3 + rnd(g, 9);
+    for (unsigned i = 0; i < n && !g->ended && !g->failed; i++) {
+        int size = chance(g, 75) ? 4 : rand_size(g);
+        int32_t d = rnd_range(g, -48, 44);
+        ZydisEncoderOperand f = op_frame(b, d, size);
+        int r = pick_reg(g, size, keep);
+        switch (rnd(g, 9)) {
+        case 0:
+        case 1:
+            E(g, MOV, 0, op_r(size, r), f);
+            reg_written(g, full_reg(size, r));
+            break;
+        case 2:
+            E(g, MOV, 0, f, op_r(size, pick_src(g)));
+            g->data_dirty = true;
+            break;
+        case 3: {
+            static const ZydisMnemonic ops[] = {MN(ADD), MN(SUB), MN(XOR), MN(CMP), MN(AND)};
+            ZydisMnemonic mn = ops[rnd(g, 5)];
+            if (chance(g, 50)) {
+                EV(g, mn, 0, op_r(size, r), f);
+                if (mn != MN(CMP))
+                    reg_written(g, full_reg(size, r));
+            } else {
+                EV(g, mn, 0, f, op_r(size, r));
+                g->data_dirty |= mn != MN(CMP);
+            }
+            effect(g, mn);
+            break;
+        }
+        case 4: {
+            int cc = (int)rnd(g, 16);
+            r = pick_reg(g, 4, keep);
+            flags_need(g, cc_flags(cc));
+            EV(g, cmov_mn[cc], 0, op_r(4, r), op_frame(b, d, 4));
+            reg_written(g, r);
+            break;
+        }
+        case 5: { /* a load through other registers */
+            struct rm s = rm_pick(g, size, keep, 100);
+            E(g, MOV, rm_prefixes(g, &s, false), op_r(size, r), s.op);
+            reg_written(g, full_reg(size, r));
+            break;
+        }
+        case 6: { /* a store through other registers */
+            struct rm dst = rm_pick(g, size, keep, 100);
+            E(g, MOV, rm_prefixes(g, &dst, false), dst.op, op_r(size, pick_src(g)));
+            rm_written(g, &dst);
+            break;
+        }
+        case 7:
+            r = pick_reg(g, 4, keep);
+            E(g, IMUL, 0, op_r(4, r), op_r(4, pick_src(g)));
+            reg_written(g, r);
+            effect(g, MN(IMUL));
+            break;
+        default:
+            if (chance(g, 30)) { /* the base changes: the region ends */
+                E(g, MOV, 0, op_r(4, b), op_frame(b, d, 4));
+                reg_written(g, b);
+                return;
+            }
+            E(g, MOV, 0, op_r(size, r), f);
+            reg_written(g, full_reg(size, r));
+            break;
+        }
+    }
+}
