@@ -3,9 +3,13 @@
  * access, the access, then the ESI/EDI steps inside the access's core (so
  * a slow-path write that hits translated code resumes after the whole
  * instruction). Compiled string code runs millions of these: strcmp's
- * LODSB/SCASB loop, strlen, memcpy tails. The REP forms, DF set, 16-bit
- * addressing and port I/O go to helper_string (helpers_string.c). */
+ * LODSB/SCASB loop, strlen, memcpy tails. REP MOVS and REP STOS of at
+ * most a page on each side run the host's REP MOVS/STOS on host pointers
+ * (memcpy, memset, copy_to_user). Everything else (DF set, the other REP
+ * forms, 16-bit addressing, port I/O, a TLB miss or a page boundary) goes
+ * to helper_string (helpers_string.c). */
 #include <stddef.h>
+#include <string.h>
 
 #include "bt/helpers.h"
 #include "bt/regs.h"
@@ -119,6 +123,94 @@ static int seg_of(ZydisRegister r)
     }
 }
 
+/* The TLB entry of the page at r10d, if it holds all r9 bytes from r10d
+ * (1 to 4096) for acc: else to helper (a rel32 jump). Leaves the host
+ * address in r10. Clobbers rcx, r8, r11. */
+static void probe_bytes(struct tctx *t, unsigned acc, uint8_t *helper)
+{
+    struct emit *e = &t->e;
+    int64_t tag = (acc & ACC_WRITE) ? OFF(tlb[t->user].wtag) : OFF(tlb[t->user].rtag);
+    E(e, ZYDIS_MNEMONIC_RORX, 3, R(R11D), R(R10D), I(12));
+    E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R11W));
+    /* 64-bit end page: a range past 4 GiB matches no tag */
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(R10, R9, 1, -1, 8));
+    E(e, ZYDIS_MNEMONIC_SHRX, 3, R(RCX), R(RCX), R(R13));
+    E(e, ZYDIS_MNEMONIC_MOVSXD, 2, R(R8), M(R15, R11, 4, tag, 4));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(RCX, R8, 1, 0, 8));
+    uint8_t *hit = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    E_branch(e, ZYDIS_MNEMONIC_JMP, helper, ZYDIS_BRANCH_WIDTH_32);
+    patch_rel8(hit, e->p);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(RCX), M(R15, R11, 8, OFF(tlb[t->user].addend), 8));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10), M(R10, RCX, 1, 0, 8));
+}
+
+/* REP MOVS / REP STOS with DF clear whose bytes (at most a page) lie on
+ * one page on each side, found in the TLB (writable and code-free for
+ * the destination): the host's own REP MOVS/STOS on host pointers, which
+ * repeats an overlapping copy element by element as the guest's does.
+ * Anything else (DF set, ECX 0, more than a page, a page boundary, a TLB
+ * miss, translated code) calls helper_string, which serves every case. */
+static bool string_rep_inline(struct tctx *t, unsigned op, unsigned size,
+                              uint32_t arg)
+{
+    if ((op != STR_MOVS && op != STR_STOS) || t->direct ||
+        !(t->mode & MODE_FLAT) ||
+        (t->mode & (MODE_DEBUG | MODE_SEGCHK(S_DS) | MODE_SEGCHK(S_ES))))
+        return false;
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(df), 4));
+    uint8_t *fast = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    uint8_t *helper = e->p;
+    x_call_helper(t, (void *)helper_string, arg);
+    uint8_t *done = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_32);
+    patch_rel8(fast, e->p);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(R12D));
+    E_branch(e, ZYDIS_MNEMONIC_JRCXZ, helper, ZYDIS_BRANCH_WIDTH_8);
+    /* r9 = bytes; at most a page */
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), R(R12D));
+    if (size > 1)
+        E(e, ZYDIS_MNEMONIC_LEA, 2, R(R9), M(NOREG, R9, (uint8_t)size, 0, 8));
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(RCX), M(R9, NOREG, 0, -1, 8));
+    E(e, ZYDIS_MNEMONIC_SHRX, 3, R(RCX), R(RCX), R(R13));
+    uint8_t *small = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    E_branch(e, ZYDIS_MNEMONIC_JMP, helper, ZYDIS_BRANCH_WIDTH_32);
+    patch_rel8(small, e->p);
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(EDI));
+    probe_bytes(t, ACC_WRITE, helper);
+    ZydisMnemonic m = op == STR_STOS ? (size == 1 ? ZYDIS_MNEMONIC_STOSB
+                                       : size == 2 ? ZYDIS_MNEMONIC_STOSW
+                                                   : ZYDIS_MNEMONIC_STOSD)
+                                     : (size == 1 ? ZYDIS_MNEMONIC_MOVSB
+                                       : size == 2 ? ZYDIS_MNEMONIC_MOVSW
+                                                   : ZYDIS_MNEMONIC_MOVSD);
+    ZydisEncoderRequest req;
+    memset(&req, 0, sizeof req);
+    req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+    req.mnemonic = m;
+    req.prefixes = ZYDIS_ATTRIB_HAS_REP;
+    if (op == STR_MOVS) {
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(region_ptr), 8), R(R10)); /* host dst */
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(ESI));
+        probe_bytes(t, ACC_READ, helper);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), R(RDI));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(RDI), MC(OFF(region_ptr), 8));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8), R(RSI));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(RSI), R(R10));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(R12D));
+        E_req(e, &req);
+        E(e, ZYDIS_MNEMONIC_LEA, 2, R(ESI), M(R8, R9, 1, 0, 4));
+    } else {
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), R(RDI));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(RDI), R(R10));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(R12D));
+        E_req(e, &req);
+    }
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(EDI), M(R11, R9, 1, 0, 4));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R12D), I(0));
+    patch_rel32(done, e->p);
+    return true;
+}
+
 void x_string(struct tctx *t)
 {
     const ZydisDecodedInstruction *d = &t->in->d;
@@ -167,6 +259,9 @@ void x_string(struct tctx *t)
         rep = REP_REP; /* F2 on MOVS/STOS acts as REP */
     if (rep == REP_NONE && d->address_width == 32 &&
         string_one_inline(t, op, size, src, dst, arg_of(size, op, rep, src_seg, d)))
+        return;
+    if (rep == REP_REP && d->address_width == 32 && src_seg == S_DS &&
+        string_rep_inline(t, op, size, arg_of(size, op, rep, src_seg, d)))
         return;
     x_call_helper(t, (void *)helper_string, arg_of(size, op, rep, src_seg, d));
 }
