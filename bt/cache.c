@@ -270,7 +270,6 @@ static void invalidate_block(struct bt *bt, struct block *b)
     if (!b->valid)
         return;
     b->valid = false;
-    bt->stats.smc_invalidations++;
     size_t h = hash_of(b->eip, b->phys);
     for (struct block **pp = &bt->hash[h]; *pp; pp = &(*pp)->hash_next) {
         if (*pp == b) {
@@ -303,8 +302,22 @@ void cache_invalidate_page(struct bt *bt, uint32_t phys_page)
     uint32_t pg = phys_page >> 12;
     if (pg >= bt->n_pages)
         return;
-    while (bt->page_blocks[pg])
+    while (bt->page_blocks[pg]) {
         invalidate_block(bt, bt->page_blocks[pg]);
+        bt->stats.smc_invalidations++;
+    }
+}
+
+void cache_invalidate_at(struct bt *bt, uint32_t phys, uint32_t eip)
+{
+    uint32_t pg = phys >> 12;
+    if (pg >= bt->n_pages)
+        return;
+    for (struct block *b = bt->page_blocks[pg], *next; b; b = next) {
+        next = b->page_next[(b->phys >> 12) == pg ? 0 : 1];
+        if (eip - b->eip < b->guest_len)
+            invalidate_block(bt, b);
+    }
 }
 
 void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len)

@@ -240,6 +240,8 @@ struct block *cache_alloc_block(struct bt *bt);
 void cache_insert(struct bt *bt, struct block *b);
 void cache_chain(struct bt *bt, struct exit *from, struct block *to);
 void cache_invalidate_page(struct bt *bt, uint32_t phys_page);
+/* Drop the blocks on phys's page whose guest code holds eip. */
+void cache_invalidate_at(struct bt *bt, uint32_t phys, uint32_t eip);
 void cache_flush(struct bt *bt);
 bool cache_page_has_code(struct bt *bt, uint32_t phys);
 void cache_jc_init(struct cpu *cpu);

@@ -356,7 +356,7 @@ static bool region_servable(struct cpu *cpu, uint32_t lin, uint32_t acc,
 }
 
 /* The region starting at eip could not be served: remember not to form
- * it again and drop the blocks of its page, so the next run translates it
+ * it again and drop the blocks holding it, so the next run translates it
  * with a probe per access (a frame that straddles a page stays put for
  * the whole loop that uses it). */
 static void region_drop(struct cpu *cpu, uint32_t eip)
@@ -365,7 +365,7 @@ static void region_drop(struct cpu *cpu, uint32_t eip)
     bt->no_region[eip % NO_REGION_SLOTS] = eip;
     struct walk w;
     if (!walk(cpu, eip, ACC_FETCH | ACC_READ | 1, cpu->cpl == 3, &w))
-        cache_invalidate_page(bt, w.phys & ~0xfffu);
+        cache_invalidate_at(bt, w.phys, eip);
 }
 
 /* Walk the page of lin, and of lin + size - 1 if that is the next one,

@@ -192,9 +192,24 @@ void x_absorb_following(struct tctx *t, const uint8_t *buf, uint32_t len,
 /* Fetch and decode one instruction at pc. Returns false on a fetch
  * fault (pc not mapped or not RAM). *invalid is set for undecodable
  * bytes. */
+const struct insn *x_ahead(const struct tctx *t, uint32_t eip)
+{
+    for (unsigned i = 0; i < t->n_ahead; i++)
+        if (t->ahead[i].eip == eip)
+            return &t->ahead[i];
+    return NULL;
+}
+
 static bool fetch_decode(struct tctx *t, uint32_t pc, struct insn *in,
                          bool *invalid, uint32_t *phys_last)
 {
+    const struct insn *a = x_ahead(t, pc);
+    if (a) { /* decoded by a region scan, on the block's page */
+        *in = *a;
+        *invalid = false;
+        *phys_last = t->ahead_phys + (pc - t->ahead[0].eip) + in->len - 1;
+        return true;
+    }
     uint8_t buf[16];
     uint32_t ph;
     size_t n = mmu_fetch_code(t->cpu, pc, buf, sizeof buf, &ph);
@@ -250,6 +265,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     t->cur_direct = t->force_probe = false;
     t->sreg_last_next = 0;
     t->region_base = t->noscan_base = -1;
+    t->n_ahead = 0;
     t->r10_region = t->region_pending = t->cur_region = false;
     b->eip = eip;
     b->phys = phys;

@@ -18,6 +18,7 @@ struct insn {
 };
 
 #define MAX_SLOW_STUBS (BT_MAX_BLOCK_INSNS * 3)
+#define AHEAD_INSNS 32
 #define MAX_LOCAL_EXITS 4
 
 /* A TLB probe whose miss path is emitted after the block body. */
@@ -72,6 +73,12 @@ struct tctx {
     bool r10_region, region_pending, cur_region;
     int noscan_base;      /* a scan for this base found too few accesses */
     uint32_t noscan_until; /* up to this EIP */
+    /* instructions after the current one, decoded once for region scans
+     * (consecutive from ahead[0], on the block's page, at physical
+     * address ahead_phys of ahead[0]); the block loop takes them too */
+    struct insn ahead[AHEAD_INSNS];
+    unsigned n_ahead;
+    uint32_t ahead_phys;
 };
 
 typedef void (*xlate_fn)(struct tctx *t);
@@ -81,6 +88,9 @@ xlate_fn xlate_lookup(ZydisMnemonic m);
 /* Translated by the generic path, LEA or a plain MOV: no helper call, no
  * exit, at most one access through x_ea / x_probe. */
 bool xlate_is_plain(const struct insn *in);
+
+/* translate.c: the decoded instruction at eip from t->ahead, or NULL */
+const struct insn *x_ahead(const struct tctx *t, uint32_t eip);
 
 /* xlate_region.c */
 /* Before each instruction: end the frame region after its last access,

@@ -26,7 +26,7 @@
 #include "bt/xlate.h"
 
 #define REGION_MAX_SPAN 128
-#define REGION_SCAN_INSNS 32
+#define REGION_SCAN_INSNS AHEAD_INSNS
 #define REGION_MIN_ACCESSES 3
 
 /* [B + disp] through guest register *b, no index, default segment, a
@@ -110,6 +110,31 @@ static bool take(struct span *s, const struct insn *in)
     return true;
 }
 
+/* The plain instructions after the current one, decoded into t->ahead
+ * unless a scan earlier in the block decoded them already: each access
+ * may start a scan, and decoding the rest of the block for each would
+ * cost the square of its length. */
+static void fill_ahead(struct tctx *t)
+{
+    uint32_t pc = t->in->eip + t->in->len;
+    if (x_ahead(t, pc))
+        return;
+    uint8_t buf[AHEAD_INSNS * 15];
+    uint32_t ph;
+    size_t avail = x_fetch_following(t, buf, sizeof buf, &ph), off = 0;
+    t->n_ahead = 0;
+    t->ahead_phys = ph;
+    while (off < avail && t->n_ahead < AHEAD_INSNS) {
+        struct insn *in = &t->ahead[t->n_ahead];
+        if (!x_decode(t, buf + off, avail - off, pc + (uint32_t)off, in))
+            break;
+        t->n_ahead++;
+        off += in->len;
+        if (!xlate_is_plain(in))
+            break; /* no scan goes past it */
+    }
+}
+
 /* The region starting at the current instruction, if one pays. */
 static bool scan(struct tctx *t, struct span *s)
 {
@@ -134,24 +159,22 @@ static bool scan(struct tctx *t, struct span *s)
     s->scanned = in->eip;
     unsigned taken = 1;
     if (!writes_reg(in, s->base)) {
-        uint8_t buf[REGION_SCAN_INSNS * 15];
-        uint32_t ph, pc = in->eip + in->len;
-        size_t avail = x_fetch_following(t, buf, sizeof buf, &ph), off = 0;
+        fill_ahead(t);
+        const struct insn *next = x_ahead(t, in->eip + in->len);
+        const struct insn *end = t->ahead + t->n_ahead;
         unsigned room = t->insns_left > 1 ? t->insns_left - 1 : 0;
-        struct insn next;
-        while (off < avail && room-- && taken < REGION_SCAN_INSNS &&
-               x_decode(t, buf + off, avail - off, pc + (uint32_t)off, &next) &&
-               xlate_is_plain(&next)) {
+        for (; next && next < end && room-- && taken < REGION_SCAN_INSNS &&
+               xlate_is_plain(next);
+             next++) {
             unsigned before = s->accesses;
-            s->scanned = next.eip;
-            if (!take(s, &next))
+            s->scanned = next->eip;
+            if (!take(s, next))
                 break;
             taken++;
             if (s->accesses != before)
                 s->insns = taken;
-            if (writes_reg(&next, s->base))
+            if (writes_reg(next, s->base))
                 break;
-            off += next.len;
         }
     }
     return s->accesses >= REGION_MIN_ACCESSES;
