@@ -108,12 +108,19 @@ static bool register_only(const struct insn *in, ZydisRegister base)
 static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base,
                          int32_t *lo, int32_t *hi)
 {
-    if (t->direct || !(t->mode & MODE_FLAT) || t->region_base >= 0 ||
+    if (t->direct || !(t->mode & MODE_FLAT) ||
         (t->mode & (MODE_DEBUG | MODE_ONE | MODE_SEGCHK(S_DS) | MODE_SEGCHK(S_SS))))
         return 0;
     const struct insn *in = t->in;
     *base = ZYDIS_REGISTER_NONE;
     if (!parse_mov(&in->d, in->ops, base, &ops[0]))
+        return 0;
+    /* a frame region's base is the region's (xlate_region.c); a run on
+     * another base may sit inside the region: what it takes along
+     * touches no memory but its own base, and if it writes the region's
+     * base, the region's accesses all came before */
+    bool high;
+    if (t->region_base >= 0 && guest_reg_num(*base, &high) == t->region_base)
         return 0;
     ops[0].in = *in;
     *lo = ops[0].disp;
