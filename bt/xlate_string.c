@@ -37,15 +37,36 @@ static void step(struct tctx *t, unsigned size, bool si, bool di)
         E(&t->e, ZYDIS_MNEMONIC_LEA, 2, R(EDI), M(RDI, NOREG, 0, size, 4));
 }
 
-/* The element at src into r8 (zero-extended). */
-static void load_r8(struct tctx *t, const ZydisDecodedOperand *src, unsigned size)
+/* At run time, DF set: call helper_string with arg and go on after the
+ * instruction (*done: the rel32 to patch to its end); DF clear: fall
+ * into the inline code emitted next. Returns the helper call's address,
+ * for the inline code's own way out. */
+static uint8_t *df_set_calls_helper(struct tctx *t, uint32_t arg, uint8_t **done)
 {
-    x_ea(t, src, 0);
-    x_probe(t, size, ACC_READ);
-    if (size == 4)
-        E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R8D), x_mem(t, 4));
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(df), 4));
+    uint8_t *fast = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+    uint8_t *helper = e->p;
+    x_call_helper(t, (void *)helper_string, arg);
+    *done = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_32);
+    patch_rel8(fast, e->p);
+    return helper;
+}
+
+/* One access of an element: mn with the register reg and the memory
+ * operand m (first when the element is stored), then the index steps,
+ * all inside the access's core. */
+static void element(struct tctx *t, const ZydisDecodedOperand *m, unsigned size,
+                    unsigned acc, ZydisMnemonic mn, ZydisRegister reg, bool si,
+                    bool di)
+{
+    x_ea(t, m, 0);
+    x_probe(t, size, acc);
+    if (acc & ACC_WRITE)
+        E(&t->e, mn, 2, x_mem(t, size), R(reg));
     else
-        E(&t->e, ZYDIS_MNEMONIC_MOVZX, 2, R(R8D), x_mem(t, size));
+        E(&t->e, mn, 2, R(reg), x_mem(t, size));
+    step(t, size, si, di);
     x_probe_end(t);
 }
 
@@ -59,55 +80,30 @@ static bool string_one_inline(struct tctx *t, unsigned op, unsigned size,
         ((op == STR_MOVS || op == STR_LODS || op == STR_CMPS) && !src) ||
         (op != STR_LODS && !dst))
         return false;
-    struct emit *e = &t->e;
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(df), 4));
-    uint8_t *fwd = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
-    x_call_helper(t, (void *)helper_string, arg);
-    uint8_t *done = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_32);
-    patch_rel8(fwd, e->p);
+    uint8_t *done;
+    df_set_calls_helper(t, arg, &done);
     ZydisRegister acc = sized(size, ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX, EAX);
     ZydisRegister tmp = sized(size, ZYDIS_REGISTER_R8B, ZYDIS_REGISTER_R8W, R8D);
     switch (op) {
     case STR_LODS:
-        x_ea(t, src, 0);
-        x_probe(t, size, ACC_READ);
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(acc), x_mem(t, size));
-        step(t, size, true, false);
-        x_probe_end(t);
+        element(t, src, size, ACC_READ, ZYDIS_MNEMONIC_MOV, acc, true, false);
         break;
     case STR_STOS:
-        x_ea(t, dst, 0);
-        x_probe(t, size, ACC_WRITE);
-        E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), R(acc));
-        step(t, size, false, true);
-        x_probe_end(t);
+        element(t, dst, size, ACC_WRITE, ZYDIS_MNEMONIC_MOV, acc, false, true);
         break;
-    case STR_SCAS:
-        /* flags of AL/AX/EAX - ES:[EDI], as CMP sets them */
-        x_ea(t, dst, 0);
-        x_probe(t, size, ACC_READ);
-        E(e, ZYDIS_MNEMONIC_CMP, 2, R(acc), x_mem(t, size));
-        step(t, size, false, true);
-        x_probe_end(t);
+    case STR_SCAS: /* flags of AL/AX/EAX - ES:[EDI], as CMP sets them */
+        element(t, dst, size, ACC_READ, ZYDIS_MNEMONIC_CMP, acc, false, true);
         break;
-    case STR_MOVS:
-        load_r8(t, src, size);
-        x_ea(t, dst, 0);
-        x_probe(t, size, ACC_WRITE);
-        E(e, ZYDIS_MNEMONIC_MOV, 2, x_mem(t, size), R(tmp));
-        step(t, size, true, true);
-        x_probe_end(t);
+    case STR_MOVS: /* [ESI] into r8 first, as for a helper */
+        x_rm_to_helper(t, src);
+        element(t, dst, size, ACC_WRITE, ZYDIS_MNEMONIC_MOV, tmp, true, true);
         break;
     default: /* CMPS: flags of [ESI] - ES:[EDI] */
-        load_r8(t, src, size);
-        x_ea(t, dst, 0);
-        x_probe(t, size, ACC_READ);
-        E(e, ZYDIS_MNEMONIC_CMP, 2, R(tmp), x_mem(t, size));
-        step(t, size, true, true);
-        x_probe_end(t);
+        x_rm_to_helper(t, src);
+        element(t, dst, size, ACC_READ, ZYDIS_MNEMONIC_CMP, tmp, true, true);
         break;
     }
-    patch_rel32(done, e->p);
+    patch_rel32(done, t->e.p);
     return true;
 }
 
@@ -158,12 +154,7 @@ static bool string_rep_inline(struct tctx *t, unsigned op, unsigned size,
         (t->mode & (MODE_DEBUG | MODE_SEGCHK(S_DS) | MODE_SEGCHK(S_ES))))
         return false;
     struct emit *e = &t->e;
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(df), 4));
-    uint8_t *fast = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
-    uint8_t *helper = e->p;
-    x_call_helper(t, (void *)helper_string, arg);
-    uint8_t *done = E_branch(e, ZYDIS_MNEMONIC_JMP, e->p, ZYDIS_BRANCH_WIDTH_32);
-    patch_rel8(fast, e->p);
+    uint8_t *done, *helper = df_set_calls_helper(t, arg, &done);
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(R12D));
     E_branch(e, ZYDIS_MNEMONIC_JRCXZ, helper, ZYDIS_BRANCH_WIDTH_8);
     /* r9 = bytes; at most a page */
