@@ -19,7 +19,7 @@ NATIVE_COMPUTE=${NATIVE_COMPUTE:-build/perf/native-compute}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-120}
 GUESTS_UNDER_TEST=${GUESTS_UNDER_TEST:-hello compute}
 
-COMPUTE_KERNELS=(crc32 sieve quicksort matmul string interp)
+COMPUTE_KERNELS=(crc32 sieve quicksort matmul string interp bignum)
 # guest_exit(0) through isa-debug-exit: the VMM exits with (0 << 1) | 1.
 EXIT_STATUS_OF_CODE_0=1
 

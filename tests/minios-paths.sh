@@ -25,7 +25,7 @@ GUEST_TIMEOUT=${GUEST_TIMEOUT:-120}
 # remap checks TLB coherence: its check= differs from QEMU's if tpvm keeps
 # a translation (TLB or branch cache) that a page-table change made stale.
 WORKLOADS=(null_syscall ctxsw pagefault mmap_churn fork pingpong remap
-           console crc32 sieve quicksort matmul string interp timer)
+           console crc32 sieve quicksort matmul string interp bignum timer)
 # guest_exit(0) through isa-debug-exit: the VMM exits with (0 << 1) | 1.
 EXIT_STATUS_OF_CODE_0=1
 

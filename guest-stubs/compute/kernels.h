@@ -13,7 +13,7 @@ struct compute_kernel {
     uint32_t (*run)(void);
 };
 
-#define COMPUTE_KERNELS 6
+#define COMPUTE_KERNELS 7
 /* Runs per kernel, round robin across the kernels. */
 #define COMPUTE_REPS 5
 /* Timed segments per run at most: past this, neighbours are merged. */
