@@ -200,6 +200,49 @@ const struct insn *x_ahead(const struct tctx *t, uint32_t eip)
     return NULL;
 }
 
+/* PUSH and POP of a general register, memory or an immediate: not plain
+ * (their own handlers), but they never end a block or touch the flags. */
+static bool is_stack_move(const struct insn *in)
+{
+    if (in->d.mnemonic != ZYDIS_MNEMONIC_PUSH && in->d.mnemonic != ZYDIS_MNEMONIC_POP)
+        return false;
+    const ZydisDecodedOperand *op = &in->ops[0];
+    return op->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+           ZydisRegisterGetClass(op->reg.value) == ZYDIS_REGCLASS_GPR32 ||
+           ZydisRegisterGetClass(op->reg.value) == ZYDIS_REGCLASS_GPR16;
+}
+
+bool x_continues_block(const struct insn *in)
+{
+    return xlate_is_plain(in) || is_stack_move(in);
+}
+
+/* The instructions after the current one up to the first that may end
+ * the block (inclusive), decoded into t->ahead unless an earlier scan in
+ * the block decoded them already: each access may start a scan, and
+ * decoding the rest of the block for each would cost the square of its
+ * length. */
+void x_fill_ahead(struct tctx *t)
+{
+    uint32_t pc = t->in->eip + t->in->len;
+    if (x_ahead(t, pc))
+        return;
+    uint8_t buf[AHEAD_INSNS * 15];
+    uint32_t ph;
+    size_t avail = x_fetch_following(t, buf, sizeof buf, &ph), off = 0;
+    t->n_ahead = 0;
+    t->ahead_phys = ph;
+    while (off < avail && t->n_ahead < AHEAD_INSNS) {
+        struct insn *in = &t->ahead[t->n_ahead];
+        if (!x_decode(t, buf + off, avail - off, pc + (uint32_t)off, in))
+            break;
+        t->n_ahead++;
+        off += in->len;
+        if (!x_continues_block(in))
+            break;
+    }
+}
+
 static bool fetch_decode(struct tctx *t, uint32_t pc, struct insn *in,
                          bool *invalid, uint32_t *phys_last)
 {

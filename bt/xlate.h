@@ -91,6 +91,16 @@ bool xlate_is_plain(const struct insn *in);
 
 /* translate.c: the decoded instruction at eip from t->ahead, or NULL */
 const struct insn *x_ahead(const struct tctx *t, uint32_t eip);
+/* Decode the instructions after the current one into t->ahead (once per
+ * stretch of the block), up to the first one that may end the block. */
+void x_fill_ahead(struct tctx *t);
+/* The block surely goes on after in (plain, or PUSH/POP). */
+bool x_continues_block(const struct insn *in);
+
+/* xlate_flags.c: the guest's arithmetic flags are dead before the
+ * current instruction: it or a later one in the block overwrites each of
+ * them before anything reads it, so the probe may use host flags. */
+bool x_flags_dead(struct tctx *t);
 
 /* xlate_region.c */
 /* Before each instruction: end the frame region after its last access,

@@ -110,31 +110,6 @@ static bool take(struct span *s, const struct insn *in)
     return true;
 }
 
-/* The plain instructions after the current one, decoded into t->ahead
- * unless a scan earlier in the block decoded them already: each access
- * may start a scan, and decoding the rest of the block for each would
- * cost the square of its length. */
-static void fill_ahead(struct tctx *t)
-{
-    uint32_t pc = t->in->eip + t->in->len;
-    if (x_ahead(t, pc))
-        return;
-    uint8_t buf[AHEAD_INSNS * 15];
-    uint32_t ph;
-    size_t avail = x_fetch_following(t, buf, sizeof buf, &ph), off = 0;
-    t->n_ahead = 0;
-    t->ahead_phys = ph;
-    while (off < avail && t->n_ahead < AHEAD_INSNS) {
-        struct insn *in = &t->ahead[t->n_ahead];
-        if (!x_decode(t, buf + off, avail - off, pc + (uint32_t)off, in))
-            break;
-        t->n_ahead++;
-        off += in->len;
-        if (!xlate_is_plain(in))
-            break; /* no scan goes past it */
-    }
-}
-
 /* The region starting at the current instruction, if one pays. */
 static bool scan(struct tctx *t, struct span *s)
 {
@@ -159,7 +134,7 @@ static bool scan(struct tctx *t, struct span *s)
     s->scanned = in->eip;
     unsigned taken = 1;
     if (!writes_reg(in, s->base)) {
-        fill_ahead(t);
+        x_fill_ahead(t);
         const struct insn *next = x_ahead(t, in->eip + in->len);
         const struct insn *end = t->ahead + t->n_ahead;
         unsigned room = t->insns_left > 1 ? t->insns_left - 1 : 0;
