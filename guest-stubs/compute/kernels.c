@@ -697,6 +697,17 @@ size_t bn_limbs = BN_LIMBS;
 static uint32_t bn_m[BN_LIMBS], bn_x[BN_LIMBS], bn_y[BN_LIMBS];
 static uint32_t bn_t[2 * BN_LIMBS + 1];
 
+/* res[0..n] (n + 1 limbs) >= m? */
+static bool bn_not_below_m(const uint32_t *res, size_t n)
+{
+    if (res[n])
+        return true;
+    for (size_t i = n; i-- > 0;)
+        if (res[i] != bn_m[i])
+            return res[i] > bn_m[i];
+    return true;
+}
+
 /* x = x * y / 2^(32n) mod m (Montgomery); minv = -1/m mod 2^32. */
 static void bn_mont_mul(uint32_t minv)
 {
@@ -714,16 +725,7 @@ static void bn_mont_mul(uint32_t minv)
     }
     /* the result, below 2m, loses one m when it is not below m */
     uint32_t *res = bn_t + n;
-    bool ge = res[n] != 0;
-    for (size_t i = n; !ge && i-- > 0;) {
-        if (res[i] != bn_m[i]) {
-            ge = res[i] > bn_m[i];
-            break;
-        }
-        if (i == 0)
-            ge = true;
-    }
-    if (ge)
+    if (bn_not_below_m(res, n))
         res[n] -= bn_submul(res, bn_m, n, 1);
     for (size_t i = 0; i < n; i++)
         bn_x[i] = res[i];
