@@ -18,7 +18,7 @@ struct insn {
 };
 
 #define MAX_SLOW_STUBS (BT_MAX_BLOCK_INSNS * 3)
-#define AHEAD_INSNS 32
+#define AHEAD_INSNS 64
 #define MAX_LOCAL_EXITS 4
 
 /* A TLB probe whose miss path is emitted after the block body. */
