@@ -70,6 +70,12 @@ static int dr_index(struct cpu *cpu, int n)
     return n;
 }
 
+/* Whether DR slot i is an enabled execution breakpoint. */
+static bool exec_bp_on(uint32_t dr7, int i)
+{
+    return ((dr7 >> (2 * i)) & 3u) && ((dr7 >> (16 + 4 * i)) & 3u) == 0;
+}
+
 void cpu_write_dr(struct cpu *cpu, int n, uint32_t v)
 {
     n = dr_index(cpu, n);
@@ -77,9 +83,19 @@ void cpu_write_dr(struct cpu *cpu, int n, uint32_t v)
         v = (v & 0x0000e00fu) | 0xffff0ff0u;
     else if (n == 7)
         v = (v & 0xffff2fffu) | 0x400u;
+    uint32_t old7 = cpu->dr[7], old = cpu->dr[n];
     cpu->dr[n] = v;
-    /* execution breakpoints are checked when code is translated */
-    if (n < 4 || n == 7)
+    /* Execution breakpoints are checked when code is translated, so the
+     * cache goes when the set of them changes; other writes leave it
+     * (Linux clears DR0-DR3 and DR7 at each CPU's init: five flushes of
+     * everything translated so far, for nothing). */
+    bool changed = false;
+    for (int i = 0; i < 4; i++) {
+        bool was = exec_bp_on(old7, i), is = exec_bp_on(cpu->dr[7], i);
+        uint32_t was_at = i == n ? old : cpu->dr[i];
+        changed = changed || was != is || (is && was_at != cpu->dr[i]);
+    }
+    if (changed)
         bt_flush_code(cpu->bt);
 }
 

@@ -180,6 +180,36 @@ void check_exc_db_hw_exec(struct result *r)
         fail(r, "DR6 0x%x lacks B0", t.dr6);
 }
 
+/* An armed breakpoint moved by a DR0 write alone (DR7 untouched) is
+ * taken at its new address; writes to unarmed DR1-DR3 leave it; clearing
+ * DR7 ends it. A translator that bakes breakpoints into translated code
+ * must notice each of these, and only these. */
+void check_exc_db_hw_exec_moved(struct result *r)
+{
+    struct trap_info t;
+
+    __asm__ volatile("mov %0, %%dr0" : : "r"(ADDR(probe_hw_breakpoint_insn)));
+    __asm__ volatile("mov %0, %%dr7" : : "r"(0x401u));
+    int v = guarded(probe_hw_breakpoint, 0, &t);
+    if (!expect_trap(r, v, &t, 1, NO_ERROR, ADDR(probe_hw_breakpoint_insn)))
+        goto out;
+    __asm__ volatile("mov %0, %%dr0" : : "r"(ADDR(probe_hw_breakpoint)));
+    v = guarded(probe_hw_breakpoint, 0, &t);
+    if (!expect_trap(r, v, &t, 1, NO_ERROR, ADDR(probe_hw_breakpoint)))
+        goto out;
+    __asm__ volatile("mov %0, %%dr1" : : "r"(ADDR(probe_hw_breakpoint_insn)));
+    __asm__ volatile("mov %0, %%dr2" : : "r"(0u));
+    __asm__ volatile("mov %0, %%dr3" : : "r"(ADDR(probe_hw_breakpoint_insn)));
+    v = guarded(probe_hw_breakpoint, 0, &t);
+    if (!expect_trap(r, v, &t, 1, NO_ERROR, ADDR(probe_hw_breakpoint)))
+        goto out;
+    __asm__ volatile("mov %0, %%dr7" : : "r"(0x400u));
+    v = guarded(probe_hw_breakpoint, 0, &t);
+    expect_no_trap(r, v, &t);
+out:
+    __asm__ volatile("mov %0, %%dr7" : : "r"(0x400u));
+}
+
 void check_exc_db_hw_write(struct result *r)
 {
     struct trap_info t;
