@@ -90,7 +90,10 @@ void cache_chain(struct bt *bt, struct exit *from, struct block *to)
 {
     if (from->target)
         return;
-    patch_rel32(from->patch, to->code);
+    /* A chain to a block further on skips its run check: every cycle of
+     * chained blocks has an edge that does not go forward, and that edge
+     * checks, so a stop request still ends any loop. */
+    patch_rel32(from->patch, to->eip > from->owner->eip ? to->body : to->code);
     from->target = to;
     from->next_in = to->incoming;
     to->incoming = from;

@@ -50,6 +50,7 @@ struct block {
     uint32_t guest_len;    /* guest bytes covered */
     bool global;           /* code on a global page (survives CR3 loads) */
     uint8_t *code;         /* host entry point */
+    uint8_t *body;         /* past the entry's run check (see cache_chain) */
     uint32_t code_len;
     uint32_t n_insns;
     bool valid;

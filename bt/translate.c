@@ -4,7 +4,8 @@
  * Layout of one block in the code cache:
  *     stub:  mov [cpu.eip], EIP ; jmp exit_request   (run flag cleared)
  *     entry: mov ecx, [cpu.run] ; jrcxz stub         (flag-free check)
- *            body: one sequence per guest instruction
+ *     body:  one sequence per guest instruction      (chains from blocks
+ *                                                     at lower EIPs enter here)
  *            direct exits: jmp/jcc rel32, later patched to chain
  *            TLB-miss paths (copies of the accesses)
  *            exit stubs: mov [cpu.eip], target ; chain_from ; jmp exit_chain
@@ -323,6 +324,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     b->code = e->p;
     E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(run), 4));
     E_branch(e, ZYDIS_MNEMONIC_JRCXZ, req_stub, ZYDIS_BRANCH_WIDTH_8);
+    b->body = e->p;
 
     struct insn in;
     uint32_t pc = eip;
