@@ -16,12 +16,12 @@ void cache_init(struct bt *bt)
 {
     bt->cache_size = bt->cfg.code_cache_size ? bt->cfg.code_cache_size
                                              : DEFAULT_CACHE_SIZE;
-    bt->cache = mmap(NULL, bt->cache_size, PROT_READ | PROT_WRITE | PROT_EXEC,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (bt->cache == MAP_FAILED) {
+    bt->cache = map_aligned(bt->cache_size, PROT_READ | PROT_WRITE | PROT_EXEC, 0);
+    if (!bt->cache) {
         perror("tpvm: mmap of the code cache");
         exit(6);
     }
+    madvise(bt->cache, bt->cache_size, MADV_HUGEPAGE); /* see bt_cpu_alloc */
     /* A block needs at least ~64 bytes of host code. */
     bt->max_blocks = bt->cache_size / 64;
     bt->blocks = calloc(bt->max_blocks, sizeof *bt->blocks);

@@ -196,6 +196,8 @@ struct as_slot {
 /* faults.c */
 void sites_add(struct bt *bt, uintptr_t start, uintptr_t end, uintptr_t stub);
 void code_page_protect(struct bt *bt, uint32_t phys_page, bool protect);
+/* faults.c: an anonymous mapping on a 2 MiB boundary (huge pages), or NULL */
+void *map_aligned(size_t size, int prot, int flags);
 void registry_add(struct bt *bt);
 void registry_remove(struct bt *bt);
 
