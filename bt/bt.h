@@ -46,6 +46,7 @@ enum bt_exit {
 
 struct bt_config {
     size_t code_cache_size; /* bytes; 0 = default */
+    bool prefault;          /* populate cache memory ahead on a helper thread */
     FILE *trace;            /* non-NULL: disassemble guest code as translated */
     FILE *perf_map;         /* non-NULL: one "host-addr size name" line per
                              * block, perf's JIT map format */

@@ -105,6 +105,7 @@ struct bt {
     uint32_t n_pages;
 
     struct tctx *tctx; /* translation scratch */
+    struct prefault *prefault; /* helper populating cache and blocks ahead */
     struct as_slot *as_slots; /* saved TLB sets of PV address spaces */
     uint32_t as_clock;
     bool as_dirty; /* a page-table write was reported since the last switch */
@@ -192,6 +193,14 @@ struct as_slot {
         uint32_t leaf;
     } jc[AS_SLOT_JC];
 };
+
+/* prefault.c: with bt_config.prefault, a helper thread populates the
+ * code cache and the block array a few MiB ahead of the translator */
+enum { PREFAULT_CODE, PREFAULT_BLOCKS, PREFAULT_AREAS };
+void prefault_start(struct bt *bt);
+void prefault_stop(struct bt *bt);
+/* The translator has written area `which` up to `at`. */
+void prefault_reached(struct bt *bt, int which, const void *at);
 
 /* faults.c */
 void sites_add(struct bt *bt, uintptr_t start, uintptr_t end, uintptr_t stub);

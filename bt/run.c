@@ -41,6 +41,8 @@ struct bt *bt_create(const struct bt_config *cfg)
     bt->decoder = dec;
     cache_init(bt);
     runtime_emit(bt);
+    if (bt->cfg.prefault)
+        prefault_start(bt);
     registry_add(bt);
     return bt;
 }
@@ -50,6 +52,7 @@ void bt_destroy(struct bt *bt)
     if (!bt)
         return;
     registry_remove(bt);
+    prefault_stop(bt);
     free(bt->as_slots);
     free(bt->sites);
     free(bt->blocks);

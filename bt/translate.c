@@ -405,6 +405,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     b->n_insns = n;
     b->code_len = (uint32_t)(e->p - b->code);
     bt->cache_ptr = (uint8_t *)(((uintptr_t)e->p + 15) & ~(uintptr_t)15);
+    prefault_reached(bt, PREFAULT_CODE, bt->cache_ptr);
+    prefault_reached(bt, PREFAULT_BLOCKS, b + 1);
     bt->stats.blocks_translated++;
     bt->stats.insns_translated += n;
     bt->stats.code_bytes += (uint64_t)(e->p - req_stub);

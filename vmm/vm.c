@@ -214,6 +214,7 @@ struct vm *vm_create(const struct options *opts, char *err, size_t errlen,
     }
     struct bt_config cfg = {
         .code_cache_size = 0,
+        .prefault = true,
         .trace = opts->trace ? stderr : NULL,
         .perf_map = vm->perf_map,
     };
