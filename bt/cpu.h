@@ -135,6 +135,7 @@ struct cpu {
         uint64_t addend[TLB_SIZE]; /* host - linear */
     } tlb[2];                      /* [0] supervisor accesses, [1] CPL 3 */
     uint32_t tlb_log_n;            /* entries filled since the last flush */
+    uint32_t tlb_log_global;       /* this many first entries are global (flush_nonglobal kept them) */
     uint32_t tlb_log[TLB_LOG_SIZE];/* (half << 16) | index of each fill */
     struct jc {
         int64_t tag[JC_SIZE];      /* -(eip), or 1 when empty */

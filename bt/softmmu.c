@@ -218,7 +218,7 @@ static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
         as_stable_forget(cpu);
         tlb_clear(&cpu->tlb[0]);
         tlb_clear(&cpu->tlb[1]);
-        cpu->tlb_log_n = 0;
+        cpu->tlb_log_n = cpu->tlb_log_global = 0;
         t->rtag[idx] = -(int32_t)page;
         t->wtag[idx] = (w->writable && w->dirty && !code) ? -(int32_t)page
                                                            : (int32_t)TLB_TAG_INVALID;
@@ -641,7 +641,7 @@ void bt_tlb_flush(struct cpu *cpu)
         tlb_clear(&cpu->tlb[0]);
         tlb_clear(&cpu->tlb[1]);
     }
-    cpu->tlb_log_n = 0;
+    cpu->tlb_log_n = cpu->tlb_log_global = 0;
     /* The branch cache is keyed by linear EIP: a new mapping may put other
      * code there. */
     cache_jc_clear(cpu);
@@ -659,15 +659,17 @@ void bt_tlb_flush_nonglobal(struct cpu *cpu)
         return;
     }
     as_stable_forget(cpu);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < cpu->tlb_log_n; i++) {
+    /* the entries the last such flush kept are global still: a CR3 load
+     * (each context switch) walks only what was filled since */
+    uint32_t kept = cpu->tlb_log_global <= cpu->tlb_log_n ? cpu->tlb_log_global : 0;
+    for (uint32_t i = kept; i < cpu->tlb_log_n; i++) {
         uint32_t e = cpu->tlb_log[i];
         if (e & TLB_LOG_GLOBAL)
             cpu->tlb_log[kept++] = e;
         else
             tlb_invalidate_entry(cpu, e);
     }
-    cpu->tlb_log_n = kept;
+    cpu->tlb_log_n = cpu->tlb_log_global = kept;
     cache_jc_clear_nonglobal(cpu);
     if (cpu->bt)
         cpu->bt->stats.tlb_flushes++;
@@ -1136,6 +1138,7 @@ static void switch_tlb(struct cpu *cpu, uint32_t old_cr3, uint32_t new_cr3,
         t->rtag[idx] = t->wtag[idx] = (int32_t)TLB_TAG_INVALID;
     }
     cpu->tlb_log_n = kept;
+    cpu->tlb_log_global = 0; /* kept: globals and entries that stayed */
     bt->as_stable_n = kept; /* and as_mark holds exactly these */
     bt->stats.tlb_as_restored += same + prefix;
 }
