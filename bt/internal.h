@@ -80,6 +80,7 @@ struct block {
 
 #define AS_STABLE_REGIONS 8 /* 4 MiB regions a PV switch may skip (softmmu.c) */
 #define NO_REGION_SLOTS 1024
+#define WMAPPED_MANY 0xffffffffu
 
 struct bt {
     struct bt_config cfg;
@@ -102,6 +103,10 @@ struct bt {
     size_t hash_size;
     struct block **page_blocks; /* per physical page of RAM: blocks on it */
     uint32_t *page_has_code;    /* per physical page: blocks translated on it */
+    /* per physical page, the TLB write entries filled for it since it
+     * last held code: 0 none, WMAPPED_MANY several, else 1 + the one's
+     * (half << 16 | index) (softmmu.c, tlb_protect_code_page) */
+    uint32_t *page_wmapped;
     uint32_t n_pages;
 
     struct tctx *tctx; /* translation scratch */

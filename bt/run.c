@@ -59,6 +59,7 @@ void bt_destroy(struct bt *bt)
     free(bt->hash);
     free(bt->page_blocks);
     free(bt->page_has_code);
+    free(bt->page_wmapped);
     free(bt->tctx);
     free(bt->decoder);
     free(bt);
@@ -109,9 +110,11 @@ void bt_attach(struct bt *bt, struct cpu *cpu, const struct bt_host *host)
     bt->n_pages = (cpu->ram_size + 0xfffu) >> 12;
     free(bt->page_blocks);
     free(bt->page_has_code);
+    free(bt->page_wmapped);
     bt->page_blocks = calloc(bt->n_pages ? bt->n_pages : 1, sizeof *bt->page_blocks);
     bt->page_has_code = calloc(bt->n_pages ? bt->n_pages : 1, sizeof *bt->page_has_code);
-    if (!bt->page_blocks || !bt->page_has_code) {
+    bt->page_wmapped = calloc(bt->n_pages ? bt->n_pages : 1, sizeof *bt->page_wmapped);
+    if (!bt->page_blocks || !bt->page_has_code || !bt->page_wmapped) {
         fprintf(stderr, "tpvm: out of memory\n");
         exit(6);
     }

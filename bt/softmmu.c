@@ -200,6 +200,15 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, unsigned acc)
     return w.phys;
 }
 
+/* A TLB write entry (half u, index idx) now maps physical page phys. */
+static void note_wmapped(struct bt *bt, uint32_t phys, uint32_t u, uint32_t idx)
+{
+    if ((phys >> 12) >= bt->n_pages)
+        return;
+    uint32_t *wm = &bt->page_wmapped[phys >> 12], one = 1 + (u << 16 | idx);
+    *wm = *wm == 0 || *wm == one ? one : WMAPPED_MANY;
+}
+
 static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
                      bool user)
 {
@@ -212,6 +221,8 @@ static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w,
                                                        : (int32_t)TLB_TAG_INVALID;
     t->addend[idx] = (uint64_t)(uintptr_t)(cpu->ram + (w->phys & ~0xfffu)) -
                      (uint64_t)(lin & ~0xfffu);
+    if (t->wtag[idx] != (int32_t)TLB_TAG_INVALID)
+        note_wmapped(cpu->bt, w->phys, user, idx);
     if (cpu->tlb_log_n == TLB_LOG_SIZE) {
         /* the log is full: start over rather than let flushes and code
          * page protection scan the whole table */
@@ -704,6 +715,21 @@ static void protect_entry(struct cpu *cpu, int u, uint32_t i, uint32_t phys_page
 
 void tlb_protect_code_page(struct cpu *cpu, uint32_t phys_page)
 {
+    /* Most pages that gain code were never written through the TLB (the
+     * kernel's text: loaded, decompressed with paging off), or through
+     * one entry only: page_wmapped names it, and only several send the
+     * walk through the log. None is left after, and none is added while
+     * the page holds code. */
+    struct bt *bt = cpu->bt;
+    if ((phys_page >> 12) < bt->n_pages) {
+        uint32_t wm = bt->page_wmapped[phys_page >> 12];
+        bt->page_wmapped[phys_page >> 12] = 0;
+        if (wm != WMAPPED_MANY) {
+            if (wm)
+                protect_entry(cpu, (int)((wm - 1) >> 16), (wm - 1) & TLB_MASK, phys_page);
+            return;
+        }
+    }
     if (cpu->tlb_log_n <= TLB_LOG_SIZE) {
         for (uint32_t i = 0; i < cpu->tlb_log_n; i++)
             protect_entry(cpu, (int)((cpu->tlb_log[i] >> 16) & 1u),
@@ -1272,6 +1298,8 @@ static void restore(struct cpu *cpu, struct as_slot *sl)
                                    (uintptr_t)cpu->ram);
         t->wtag[idx] = cache_page_has_code(bt, phys) ? (int32_t)TLB_TAG_INVALID
                                                      : sl->e[k].wtag;
+        if (t->wtag[idx] != (int32_t)TLB_TAG_INVALID)
+            note_wmapped(bt, phys, (e >> 16) & 1u, idx);
         t->addend[idx] = sl->e[k].addend;
         cpu->tlb_log[cpu->tlb_log_n++] = e;
     }
