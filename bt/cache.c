@@ -21,7 +21,9 @@ void cache_init(struct bt *bt)
         perror("tpvm: mmap of the code cache");
         exit(6);
     }
-    madvise(bt->cache, bt->cache_size, MADV_HUGEPAGE); /* see bt_cpu_alloc */
+    /* No huge pages here: bt/prefault.c populates the cache ahead of use
+     * in small steps, and a huge page's fault would hold the host's mmap
+     * lock (and the translator's mprotects) for the 2 MiB it zeroes. */
     /* A block needs at least ~64 bytes of host code. */
     bt->max_blocks = bt->cache_size / 64;
     bt->blocks = calloc(bt->max_blocks, sizeof *bt->blocks);

@@ -19,7 +19,8 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#define PREFAULT_STEP (4u << 20) /* bytes populated ahead of the writer */
+#define PREFAULT_STEP (4u << 20)    /* bytes populated ahead of the writer */
+#define PREFAULT_CHUNK (256u << 10) /* bytes per madvise call */
 
 struct prefault_area {
     uint8_t *base;
@@ -56,7 +57,15 @@ static void *prefault_main(void *arg)
         /* madvise wants a page boundary; the block array comes from
          * calloc, a header's length past one */
         uint8_t *page = (uint8_t *)((uintptr_t)from & ~(uintptr_t)0xfff);
-        int r = madvise(page, len + (size_t)(from - page), MADV_POPULATE_WRITE);
+        uint8_t *end = from + len;
+        int r = 0;
+        /* a populate holds the host's mmap lock, and the translating
+         * thread's mprotect of a new code page waits for it: small steps */
+        for (; page < end && r == 0; page += PREFAULT_CHUNK) {
+            size_t n = (size_t)(end - page) < PREFAULT_CHUNK ? (size_t)(end - page)
+                                                              : PREFAULT_CHUNK;
+            r = madvise(page, n, MADV_POPULATE_WRITE);
+        }
         pthread_mutex_lock(&p->lock);
         if (r < 0) /* an older host: stop asking */
             __atomic_store_n(&p->broken, true, __ATOMIC_RELAXED);
