@@ -70,12 +70,6 @@ static int dr_index(struct cpu *cpu, int n)
     return n;
 }
 
-/* Whether DR slot i is an enabled execution breakpoint. */
-static bool exec_bp_on(uint32_t dr7, int i)
-{
-    return ((dr7 >> (2 * i)) & 3u) && ((dr7 >> (16 + 4 * i)) & 3u) == 0;
-}
-
 void cpu_write_dr(struct cpu *cpu, int n, uint32_t v)
 {
     n = dr_index(cpu, n);
@@ -91,7 +85,7 @@ void cpu_write_dr(struct cpu *cpu, int n, uint32_t v)
      * everything translated so far, for nothing). */
     bool changed = false;
     for (int i = 0; i < 4; i++) {
-        bool was = exec_bp_on(old7, i), is = exec_bp_on(cpu->dr[7], i);
+        bool was = dr7_exec_bp(old7, i), is = dr7_exec_bp(cpu->dr[7], i);
         uint32_t was_at = i == n ? old : cpu->dr[i];
         changed = changed || was != is || (is && was_at != cpu->dr[i]);
     }

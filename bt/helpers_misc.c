@@ -244,8 +244,7 @@ HELPER(helper_exec_bp)
     }
     uint32_t bits = 0;
     for (int i = 0; i < 4; i++)
-        if (((cpu->dr[7] >> (2 * i)) & 3u) && ((cpu->dr[7] >> (16 + 4 * i)) & 3u) == 0 &&
-            cpu->dr[i] == cpu->eip)
+        if (dr7_exec_bp(cpu->dr[7], i) && cpu->dr[i] == cpu->eip)
             bits |= 1u << i;
     cpu->dr[6] = (cpu->dr[6] & ~0x400fu) | 0xffff0ff0u | bits;
     bt_raise(cpu, EXC_DB, 0, false);

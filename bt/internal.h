@@ -220,6 +220,12 @@ void registry_remove(struct bt *bt);
  * blocks in the cache share them and the branch cache need not be tagged. */
 #define MODE_OPTIONAL (MODE_SEGCHK(S_ES) * 0x3fu | MODE_FPU_NM | MODE_FPU_MF)
 
+/* DR7 arms DR slot i as an execution breakpoint (enabled, R/W = 00). */
+static inline bool dr7_exec_bp(uint32_t dr7, int i)
+{
+    return ((dr7 >> (2 * i)) & 3u) && ((dr7 >> (16 + 4 * i)) & 3u) == 0;
+}
+
 /* The mode bits a branch-cache entry is tagged with (the CPL is told by
  * which half of the cache it sits in), as the high half of the tag. The
  * optional bits are not in the tag: the cache is emptied when they change. */

@@ -24,10 +24,8 @@ void helper_exec_bp(struct cpu *cpu, uint32_t arg, uint32_t next);
 /* Is an enabled DR0-DR3 execution breakpoint at this linear address? */
 static bool exec_breakpoint(const struct cpu *cpu, uint32_t pc)
 {
-    uint32_t dr7 = cpu->dr[7];
     for (int i = 0; i < 4; i++)
-        if (((dr7 >> (2 * i)) & 3u) && ((dr7 >> (16 + 4 * i)) & 3u) == 0 &&
-            cpu->dr[i] == pc)
+        if (dr7_exec_bp(cpu->dr[7], i) && cpu->dr[i] == pc)
             return true;
     return false;
 }
