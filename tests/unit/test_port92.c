@@ -70,6 +70,19 @@ static void post_code_is_kept_and_reads_float(void **state)
     assert_int_equal(inb_(m, 0x80), 0xff);
 }
 
+/* A second device on claimed ports fails before any guest code runs,
+ * naming the range and its label (device_claim_ports). */
+static void second_claim_of_a_port_fails_with_its_name(void **state)
+{
+    struct fake_machine *m = *state;
+    char err[128] = "";
+    assert_null(post80_device.create(m->vm, err, sizeof(err)));
+    assert_string_equal(err, "post80: cannot claim port 0x80 (post80)");
+    /* the first owner still answers */
+    outb_(m, 0x80, 0x17);
+    assert_int_equal(((struct post80 *)m->dev[2])->last_code, 0x17);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -80,6 +93,7 @@ int main(void)
         T(rising_bit0_resets),
         T(bit0_already_set_does_not_reset_again),
         T(post_code_is_kept_and_reads_float),
+        T(second_claim_of_a_port_fails_with_its_name),
     };
     return cmocka_run_group_tests_name("port92_post80", tests, NULL, NULL);
 }

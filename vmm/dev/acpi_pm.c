@@ -147,14 +147,17 @@ static void *acpi_pm_create(struct vm *vm, char *err, size_t errlen)
     pm->vm = vm;
     pm->start_ns = timers_now(&vm->timers);
     pm->cnt = ACPI_PM1_SCI_EN; /* ACPI mode from reset: no SMI_CMD */
-    if (ioport_register(&vm->io, ACPI_PM1_EVT_BLK, ACPI_PM1_EVT_LEN, 0,
-                        "acpi-evt", pm, evt_read, evt_write) < 0 ||
-        ioport_register(&vm->io, ACPI_PM1_CNT_BLK, ACPI_PM1_CNT_LEN, 0,
-                        "acpi-cnt", pm, cnt_read, cnt_write) < 0 ||
-        ioport_register(&vm->io, ACPI_PM_TMR_BLK, ACPI_PM_TMR_LEN, 0,
-                        "acpi-tmr", pm, tmr_read, NULL) < 0) {
-        snprintf(err, errlen, "acpi-pm: cannot claim ports %#x-%#x",
-                 ACPI_PM_BASE, ACPI_PM_TMR_BLK + ACPI_PM_TMR_LEN - 1);
+    const struct port_claim ports[] = {
+        { ACPI_PM1_EVT_BLK, ACPI_PM1_EVT_LEN, 0, "acpi-evt", pm, evt_read,
+          evt_write },
+        { ACPI_PM1_CNT_BLK, ACPI_PM1_CNT_LEN, 0, "acpi-cnt", pm, cnt_read,
+          cnt_write },
+        { ACPI_PM_TMR_BLK, ACPI_PM_TMR_LEN, 0, "acpi-tmr", pm, tmr_read,
+          NULL },
+    };
+    if (device_claim_ports(vm, "acpi-pm", ports,
+                           sizeof(ports) / sizeof(ports[0]), err,
+                           errlen) < 0) {
         free(pm);
         return NULL;
     }

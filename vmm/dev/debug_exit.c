@@ -38,11 +38,13 @@ static void *debug_exit_create(struct vm *vm, char *err, size_t errlen)
         return NULL;
     }
     d->vm = vm;
-    if (ioport_register(&vm->io, DEBUG_EXIT_BASE, DEBUG_EXIT_PORTS, 0,
-                        "debug-exit", d, debug_exit_io_read,
-                        debug_exit_io_write) < 0) {
-        snprintf(err, errlen, "debug-exit: cannot claim ports %#x-%#x",
-                 DEBUG_EXIT_BASE, DEBUG_EXIT_BASE + DEBUG_EXIT_PORTS - 1);
+    const struct port_claim ports[] = {
+        { DEBUG_EXIT_BASE, DEBUG_EXIT_PORTS, 0, "debug-exit", d,
+          debug_exit_io_read, debug_exit_io_write },
+    };
+    if (device_claim_ports(vm, "debug-exit", ports,
+                           sizeof(ports) / sizeof(ports[0]), err,
+                           errlen) < 0) {
         free(d);
         return NULL;
     }

@@ -338,12 +338,15 @@ static void *i8042_create(struct vm *vm, char *err, size_t errlen)
     k->scanning = true;
     kbd_defaults(k);
     /* Two single ports (0x61-0x63 belong to others). */
-    if (ioport_register(&vm->io, I8042_DATA, 1, IOPORT_BYTE_ONLY, "i8042-data",
-                        k, data_io_read, data_io_write) < 0 ||
-        ioport_register(&vm->io, I8042_CMD, 1, IOPORT_BYTE_ONLY, "i8042-cmd",
-                        k, status_io_read, cmd_io_write) < 0) {
-        snprintf(err, errlen, "i8042: cannot claim ports %#x and %#x",
-                 I8042_DATA, I8042_CMD);
+    const struct port_claim ports[] = {
+        { I8042_DATA, 1, IOPORT_BYTE_ONLY, "i8042-data", k, data_io_read,
+          data_io_write },
+        { I8042_CMD, 1, IOPORT_BYTE_ONLY, "i8042-cmd", k, status_io_read,
+          cmd_io_write },
+    };
+    if (device_claim_ports(vm, "i8042", ports,
+                           sizeof(ports) / sizeof(ports[0]), err,
+                           errlen) < 0) {
         free(k);
         return NULL;
     }

@@ -115,10 +115,12 @@ static void *pci_host_create(struct vm *vm, char *err, size_t errlen)
     }
     h->vm = vm;
     host_bridge_header(h);
-    if (ioport_register(&vm->io, PCI_HOST_BASE, PCI_HOST_PORTS, 0, "pci-host",
-                        h, pci_io_read, pci_io_write) < 0) {
-        snprintf(err, errlen, "pci: cannot claim ports %#x-%#x", PCI_HOST_BASE,
-                 PCI_HOST_BASE + PCI_HOST_PORTS - 1);
+    const struct port_claim ports[] = {
+        { PCI_HOST_BASE, PCI_HOST_PORTS, 0, "pci-host", h, pci_io_read,
+          pci_io_write },
+    };
+    if (device_claim_ports(vm, "pci", ports, sizeof(ports) / sizeof(ports[0]),
+                           err, errlen) < 0) {
         free(h);
         return NULL;
     }

@@ -361,16 +361,16 @@ static void *pic_create(struct vm *vm, char *err, size_t errlen)
     pic_firmware_state(&d->pic);
     for (unsigned i = 0; i < 2; i++)
         d->port[i] = (struct pic_port){ .pic = &d->pic, .chip = i };
-    if (ioport_register(&vm->io, PIC_MASTER_BASE, PIC_PORTS, IOPORT_BYTE_ONLY,
-                        "pic-master", &d->port[0], pic_io_read,
-                        pic_io_write) < 0 ||
-        ioport_register(&vm->io, PIC_SLAVE_BASE, PIC_PORTS, IOPORT_BYTE_ONLY,
-                        "pic-slave", &d->port[1], pic_io_read,
-                        pic_io_write) < 0 ||
-        ioport_register(&vm->io, ELCR_BASE, ELCR_PORTS, IOPORT_BYTE_ONLY,
-                        "elcr", &d->pic, elcr_io_read, elcr_io_write) < 0) {
-        snprintf(err, errlen, "pic: cannot claim ports %#x, %#x, %#x",
-                 PIC_MASTER_BASE, PIC_SLAVE_BASE, ELCR_BASE);
+    const struct port_claim ports[] = {
+        { PIC_MASTER_BASE, PIC_PORTS, IOPORT_BYTE_ONLY, "pic-master",
+          &d->port[0], pic_io_read, pic_io_write },
+        { PIC_SLAVE_BASE, PIC_PORTS, IOPORT_BYTE_ONLY, "pic-slave",
+          &d->port[1], pic_io_read, pic_io_write },
+        { ELCR_BASE, ELCR_PORTS, IOPORT_BYTE_ONLY, "elcr", &d->pic,
+          elcr_io_read, elcr_io_write },
+    };
+    if (device_claim_ports(vm, "pic", ports, sizeof(ports) / sizeof(ports[0]),
+                           err, errlen) < 0) {
         free(d);
         return NULL;
     }

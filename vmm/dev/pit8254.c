@@ -455,13 +455,19 @@ static void *pit_create(struct vm *vm, char *err, size_t errlen)
     }
     pit->vm = vm;
     pit->timer = timer_add(&vm->timers, "pit", pit_irq_fire, pit);
-    if (pit->timer < 0 ||
-        ioport_register(&vm->io, PIT_BASE, PIT_PORTS, IOPORT_BYTE_ONLY, "pit",
-                        pit, pit_io_read, pit_io_write) < 0 ||
-        ioport_register(&vm->io, PORT61, 1, IOPORT_BYTE_ONLY, "port61", pit,
-                        port61_io_read, port61_io_write) < 0) {
-        snprintf(err, errlen, "pit: cannot claim ports %#x-%#x and %#x, or "
-                 "a timer", PIT_BASE, PIT_BASE + PIT_PORTS - 1, PORT61);
+    if (pit->timer < 0) {
+        snprintf(err, errlen, "pit: cannot add a timer");
+        free(pit);
+        return NULL;
+    }
+    const struct port_claim ports[] = {
+        { PIT_BASE, PIT_PORTS, IOPORT_BYTE_ONLY, "pit", pit, pit_io_read,
+          pit_io_write },
+        { PORT61, 1, IOPORT_BYTE_ONLY, "port61", pit, port61_io_read,
+          port61_io_write },
+    };
+    if (device_claim_ports(vm, "pit", ports, sizeof(ports) / sizeof(ports[0]),
+                           err, errlen) < 0) {
         free(pit);
         return NULL;
     }

@@ -41,9 +41,13 @@ static void *port92_create(struct vm *vm, char *err, size_t errlen)
     }
     p->vm = vm;
     p->value = PORT92_A20;
-    if (ioport_register(&vm->io, PORT92, 1, IOPORT_BYTE_ONLY, "port92", p,
-                        port92_io_read, port92_io_write) < 0) {
-        snprintf(err, errlen, "port92: cannot claim port %#x", PORT92);
+    const struct port_claim ports[] = {
+        { PORT92, 1, IOPORT_BYTE_ONLY, "port92", p, port92_io_read,
+          port92_io_write },
+    };
+    if (device_claim_ports(vm, "port92", ports,
+                           sizeof(ports) / sizeof(ports[0]), err,
+                           errlen) < 0) {
         free(p);
         return NULL;
     }

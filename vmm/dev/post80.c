@@ -27,9 +27,12 @@ static void *post80_create(struct vm *vm, char *err, size_t errlen)
         return NULL;
     }
     /* No read callback: reads give all ones, as under QEMU. */
-    if (ioport_register(&vm->io, POST_PORT, 1, IOPORT_BYTE_ONLY, "post80", p,
-                        NULL, post80_io_write) < 0) {
-        snprintf(err, errlen, "post80: cannot claim port %#x", POST_PORT);
+    const struct port_claim ports[] = {
+        { POST_PORT, 1, IOPORT_BYTE_ONLY, "post80", p, NULL, post80_io_write },
+    };
+    if (device_claim_ports(vm, "post80", ports,
+                           sizeof(ports) / sizeof(ports[0]), err,
+                           errlen) < 0) {
         free(p);
         return NULL;
     }

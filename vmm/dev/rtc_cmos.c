@@ -409,11 +409,17 @@ static void *rtc_create(struct vm *vm, char *err, size_t errlen)
     }
     rtc->vm = vm;
     rtc->timer = timer_add(&vm->timers, "rtc", rtc_timer_fire, rtc);
-    if (rtc->timer < 0 ||
-        ioport_register(&vm->io, RTC_BASE, RTC_PORTS, IOPORT_BYTE_ONLY, "rtc",
-                        rtc, rtc_io_read, rtc_io_write) < 0) {
-        snprintf(err, errlen, "rtc: cannot claim ports %#x-%#x or a timer",
-                 RTC_BASE, RTC_BASE + RTC_PORTS - 1);
+    if (rtc->timer < 0) {
+        snprintf(err, errlen, "rtc: cannot add a timer");
+        free(rtc);
+        return NULL;
+    }
+    const struct port_claim ports[] = {
+        { RTC_BASE, RTC_PORTS, IOPORT_BYTE_ONLY, "rtc", rtc, rtc_io_read,
+          rtc_io_write },
+    };
+    if (device_claim_ports(vm, "rtc", ports, sizeof(ports) / sizeof(ports[0]),
+                           err, errlen) < 0) {
         free(rtc);
         return NULL;
     }

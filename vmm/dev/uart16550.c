@@ -291,7 +291,6 @@ static void com1_input_notify(void *opaque)
 static void *com1_create(struct vm *vm, char *err, size_t errlen)
 {
     struct com1 *c = malloc(sizeof(*c));
-    int ret;
 
     if (!c) {
         snprintf(err, errlen, "com1: out of memory");
@@ -302,13 +301,17 @@ static void *com1_create(struct vm *vm, char *err, size_t errlen)
     c->uart.irq_raise = com1_irq;
     c->uart.irq_opaque = c;
     c->rx_timer = timer_add(&vm->timers, "com1-rx", com1_rx_timer, c);
-    ret = c->rx_timer < 0 ? c->rx_timer
-                          : ioport_register(&vm->io, COM1_BASE, COM1_PORTS,
-                                            IOPORT_BYTE_ONLY, "com1", c,
-                                            com1_io_read, com1_io_write);
-    if (ret < 0) {
-        snprintf(err, errlen, "com1: cannot claim ports %#x-%#x or a timer",
-                 COM1_BASE, COM1_BASE + COM1_PORTS - 1);
+    if (c->rx_timer < 0) {
+        snprintf(err, errlen, "com1: cannot add a timer");
+        free(c);
+        return NULL;
+    }
+    const struct port_claim ports[] = {
+        { COM1_BASE, COM1_PORTS, IOPORT_BYTE_ONLY, "com1", c, com1_io_read,
+          com1_io_write },
+    };
+    if (device_claim_ports(vm, "com1", ports, sizeof(ports) / sizeof(ports[0]),
+                           err, errlen) < 0) {
         free(c);
         return NULL;
     }
