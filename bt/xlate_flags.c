@@ -66,32 +66,34 @@ static void flag_effect(const struct insn *in, uint32_t *reads, uint32_t *writes
         *writes = 0;
 }
 
+/* How in leaves the flags still live: 1 all overwritten (dead), -1 one of
+ * them read, or in may end the block (live), 0 not decided yet. */
+static int flags_step(const struct insn *in, uint32_t *live)
+{
+    uint32_t reads, writes;
+    flag_effect(in, &reads, &writes);
+    if (reads & *live)
+        return -1;
+    *live &= ~writes;
+    if (!*live)
+        return 1;
+    return x_continues_block(in) ? 0 : -1;
+}
+
 bool x_flags_dead(struct tctx *t)
 {
     if (t->mode & (MODE_DEBUG | MODE_ONE))
         return false;
-    uint32_t live = ARITH_FLAGS, reads, writes;
-    flag_effect(t->in, &reads, &writes);
-    if (reads)
-        return false;
-    live &= ~writes;
-    if (!live)
-        return true;
-    if (!x_continues_block(t->in))
-        return false;
+    uint32_t live = ARITH_FLAGS;
+    int r = flags_step(t->in, &live);
+    if (r)
+        return r > 0;
     x_fill_ahead(t);
     const struct insn *next = x_ahead(t, t->in->eip + t->in->len);
     const struct insn *end = t->ahead + t->n_ahead;
     unsigned room = t->insns_left > 1 ? t->insns_left - 1 : 0;
-    for (; next && next < end && room--; next++) {
-        flag_effect(next, &reads, &writes);
-        if (reads & live)
-            return false;
-        live &= ~writes;
-        if (!live)
-            return true;
-        if (!x_continues_block(next))
-            return false;
-    }
+    for (; next && next < end && room--; next++)
+        if ((r = flags_step(next, &live)) != 0)
+            return r > 0;
     return false;
 }
