@@ -74,6 +74,7 @@ struct bt_config {
     X(fused_mov_runs, "MOV runs through one base translated as one access") \
     X(unfused_runs, "fused runs replayed one instruction at a time") \
     X(frame_regions, "frame regions: accesses through one base, one probe") \
+    X(loop_regions, "frame regions of self-loops, probed once before the loop") \
     X(region_fallbacks, "frame regions replayed unfused, then dropped") \
     X(flag_probes, "TLB probes using the guest's dead flags")         \
     X(exits_to_loop, "exits from translated code to the run loop")    \

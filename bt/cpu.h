@@ -202,9 +202,8 @@ struct cpu {
     uint32_t bounce_pending;       /* slow path handed out the bounce buffer */
     uint32_t bounce_lin, bounce_acc;
     uint8_t bounce[64];            /* PUSHA/POPA frames, stack runs */
-    uint64_t region_ptr;           /* host pointer of the block's frame region;
-                                    * REP MOVS's inline path parks its host
-                                    * destination here (no region spans it) */
+    uint64_t movs_dst;             /* REP MOVS's inline path parks its host
+                                    * destination here */
     uint64_t save_r8;              /* translated-code scratch across C calls */
     uint64_t helper_fn;
     uint32_t helper_arg, helper_next;

@@ -95,6 +95,21 @@ void x_exit_direct(struct tctx *t, ZydisMnemonic m, uint32_t target)
             patch_rel8(skip, e->p);
         return;
     }
+    if (t->loop_body && target == t->b->eip) {
+        /* back into the loop past its region's probe (x_region_begin_insn):
+         * flag-free run check, as at the block's entry */
+        uint8_t *skip = NULL;
+        if (m != ZYDIS_MNEMONIC_JMP)
+            skip = E_branch(e, invert_jcc(m), e->p, ZYDIS_BRANCH_WIDTH_8);
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(run), 4));
+        uint8_t *stop = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
+        E_branch(e, ZYDIS_MNEMONIC_JMP, t->loop_body, ZYDIS_BRANCH_WIDTH_32);
+        patch_rel8(stop, e->p);
+        E_branch(e, ZYDIS_MNEMONIC_JMP, t->req_stub, ZYDIS_BRANCH_WIDTH_32);
+        if (skip)
+            patch_rel8(skip, e->p);
+        return;
+    }
     if (t->n_exits == MAX_LOCAL_EXITS) {
         e->failed = true;
         snprintf(e->failed_what, sizeof e->failed_what, "too many exits");
@@ -118,7 +133,6 @@ static void emit_helper_call(struct tctx *t, void *fn, uint32_t arg)
 
 void x_call_helper(struct tctx *t, void *fn, uint32_t arg)
 {
-    t->r10_region = false; /* r10d carries the next EIP */
     emit_helper_call(t, fn, arg);
 }
 
@@ -308,7 +322,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     t->sreg_last_next = 0;
     t->region_base = t->noscan_base = -1;
     t->n_ahead = 0;
-    t->r10_region = t->region_pending = t->cur_region = false;
+    t->region_pending = t->cur_region = false;
+    t->loop_body = NULL;
     b->eip = eip;
     b->phys = phys;
     b->phys_last = phys;
@@ -316,7 +331,7 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     emit_init(&t->e, bt->cache_ptr, bt->cache + bt->cache_size);
     struct emit *e = &t->e;
 
-    uint8_t *req_stub = e->p;
+    uint8_t *req_stub = t->req_stub = e->p;
     E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32(eip));
     E_jmp_abs(e, bt->rt.exit_request);
     b->code = e->p;

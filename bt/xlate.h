@@ -64,13 +64,17 @@ struct tctx {
     uint32_t sreg_last_next;
     unsigned insns_left;  /* instructions the block may still take */
     /* the frame region (xlate_region.c): its base register (-1: none),
-     * span and last access; r10 holds its pointer; an access to it is
+     * span and last access; r8 holds its pointer; an access to it is
      * pending (x_ea to x_probe) or being emitted (x_probe to x_probe_end),
      * region_disp bytes into the span */
     int region_base;
     int32_t region_lo, region_hi, region_disp;
     uint32_t region_last;
-    bool r10_region, region_pending, cur_region;
+    bool region_pending, cur_region;
+    /* a self-loop whose frame region spans the whole block: its back edge
+     * checks the run flag and re-enters here, past the region's probe */
+    uint8_t *loop_body;
+    uint8_t *req_stub;    /* the block's exit for a cleared run flag */
     int noscan_base;      /* a scan for this base found too few accesses */
     uint32_t noscan_until; /* up to this EIP */
     /* instructions after the current one, decoded once for region scans
@@ -108,7 +112,7 @@ bool x_flags_dead(struct tctx *t);
 void x_region_begin_insn(struct tctx *t);
 /* From x_ea: op is an access of the region (then nothing is emitted). */
 bool x_region_ea(struct tctx *t, const ZydisDecodedOperand *op);
-/* From x_probe for such an access: r10 = the region's pointer. */
+/* From x_probe for such an access: the access goes through r8. */
 void x_region_probe(struct tctx *t);
 
 /* xlate_mem.c */

@@ -122,8 +122,7 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
     struct emit *e = &t->e;
     t->seg_check_size = op->size ? op->size / 8 : 1;
     if (x_region_ea(t, op))
-        return; /* r10 is the region's pointer (x_probe) */
-    t->r10_region = false;
+        return; /* r8 is the region's pointer */
     ZydisRegister base = op->mem.base, index = op->mem.index;
     int64_t disp = op->mem.disp.has_displacement ? op->mem.disp.value : 0;
     if (base == ZYDIS_REGISTER_ESP || base == ZYDIS_REGISTER_SP ||
@@ -149,7 +148,6 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
 void x_stack_ea_size(struct tctx *t, int32_t disp, unsigned size)
 {
     struct emit *e = &t->e;
-    t->r10_region = false;
     if (disp)
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(R14, NOREG, 0, disp, 4));
     else
@@ -166,7 +164,7 @@ void x_stack_ea(struct tctx *t, int32_t disp)
 eop x_mem_disp(struct tctx *t, unsigned size, int32_t disp)
 {
     if (t->cur_region)
-        return M(R10, NOREG, 0, (int64_t)t->region_disp + disp, (uint16_t)size);
+        return M(R8, NOREG, 0, (int64_t)t->region_disp + disp, (uint16_t)size);
     if (t->cur_direct)
         return M(R15, R10, 1, (int64_t)BT_RAM_OFFSET + disp, (uint16_t)size);
     return M(R10, NOREG, 0, disp, (uint16_t)size);
@@ -245,7 +243,6 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
           M(guest_host64[t->region_base], NOREG, 0,
             (int64_t)t->region_lo + t->region_disp, 4));
     }
-    t->r10_region = false;
     if (t->direct && !t->force_probe && !(t->mode & MODE_DEBUG)) {
         /* paging off: [r15 + linear + BT_RAM_OFFSET] is the guest byte;
          * beyond RAM or on write-protected code the access faults and

@@ -8,10 +8,10 @@
  * At the first access [B+d] of a plain instruction (generic or MOV, see
  * xlate_is_plain), the instructions after it in the block are decoded
  * until one is not plain or writes B; the span [B+lo, B+hi) of their
- * accesses through B is probed once, and the host pointer kept in
- * cpu->region_ptr and in r10 while r10 survives. Each access through B in
- * the region is then one instruction on [r10 + d - lo]; other accesses
- * probe as usual (and reload r10 after them).
+ * accesses through B is probed once, and the host pointer kept in r8,
+ * which plain instructions leave alone and the C calls of their slow
+ * paths save and restore. Each access through B in the region is then
+ * one instruction on [r8 + d - lo]; other accesses probe as usual.
  *
  * The probe is served only on one page of plain RAM (ACC_NO_BOUNCE): the
  * region's accesses interleave with others, so a bounce copy could miss
@@ -87,6 +87,7 @@ struct span {
     bool writes;
     uint32_t last_eip;
     uint32_t scanned; /* EIP of the last instruction looked at */
+    const struct insn *stop; /* the first not plain, if the scan ended there */
 };
 
 /* Add in's access through s->base, if any; false if it does not fit. */
@@ -118,6 +119,7 @@ static bool scan(struct tctx *t, struct span *s)
     int32_t d;
     s->base = -1;
     s->scanned = 0;
+    s->stop = NULL;
     if (!m || !xlate_is_plain(in) || !base_access(in, m, &s->base, &d))
         return false;
     if (s->base == t->noscan_base && in->eip <= t->noscan_until) {
@@ -138,9 +140,11 @@ static bool scan(struct tctx *t, struct span *s)
         const struct insn *next = x_ahead(t, in->eip + in->len);
         const struct insn *end = t->ahead + t->n_ahead;
         unsigned room = t->insns_left > 1 ? t->insns_left - 1 : 0;
-        for (; next && next < end && room-- && taken < REGION_SCAN_INSNS &&
-               xlate_is_plain(next);
-             next++) {
+        for (; next && next < end && room-- && taken < REGION_SCAN_INSNS; next++) {
+            if (!xlate_is_plain(next)) {
+                s->stop = next;
+                break;
+            }
             unsigned before = s->accesses;
             s->scanned = next->eip;
             if (!take(s, next))
@@ -153,6 +157,33 @@ static bool scan(struct tctx *t, struct span *s)
         }
     }
     return s->accesses >= REGION_MIN_ACCESSES;
+}
+
+/* The block is a loop around the region: it starts with the region, and
+ * the scan (so no write of the base, nothing but plain instructions) ran
+ * up to its last instruction, a near JMP or Jcc back to its start. */
+static bool self_loop(const struct tctx *t, const struct span *s)
+{
+    const struct insn *j = s->stop;
+    if (!j || t->in->eip != t->b->eip || j->d.operand_width != 32 ||
+        j->ops[0].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+        return false;
+    switch (j->d.mnemonic) {
+    case ZYDIS_MNEMONIC_JMP:
+        if (j->d.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+            return false;
+        break;
+    case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_JBE:
+    case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL:
+    case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_JNLE: case ZYDIS_MNEMONIC_JO:
+    case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
+    case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JZ:
+    case ZYDIS_MNEMONIC_JNZ:
+        break;
+    default:
+        return false;
+    }
+    return j->eip + j->len + (uint32_t)j->ops[0].imm.value.s == t->b->eip;
 }
 
 void x_region_begin_insn(struct tctx *t)
@@ -179,13 +210,16 @@ void x_region_begin_insn(struct tctx *t)
     x_probe(t, (unsigned)(s.hi - s.lo),
             ACC_READ | (s.writes ? ACC_WRITE : 0) | ACC_FUSED |
                 ACC_FUSED_N(s.insns) | ACC_NO_BOUNCE);
-    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(region_ptr), 8), R(R10));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8), R(R10));
     x_probe_end(t);
+    if (self_loop(t, &s)) {
+        t->loop_body = e->p;
+        t->bt->stats.loop_regions++;
+    }
     t->region_base = s.base;
     t->region_lo = s.lo;
     t->region_hi = s.hi;
     t->region_last = s.last_eip;
-    t->r10_region = true;
     t->bt->stats.frame_regions++;
 }
 
@@ -206,8 +240,5 @@ bool x_region_ea(struct tctx *t, const ZydisDecodedOperand *op)
 void x_region_probe(struct tctx *t)
 {
     t->region_pending = false;
-    if (!t->r10_region)
-        E(&t->e, ZYDIS_MNEMONIC_MOV, 2, R(R10), MC(OFF(region_ptr), 8));
-    t->r10_region = true;
     t->cur_region = true;
 }

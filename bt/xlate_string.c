@@ -180,11 +180,11 @@ static bool string_rep_inline(struct tctx *t, unsigned op, unsigned size,
     req.mnemonic = m;
     req.prefixes = ZYDIS_ATTRIB_HAS_REP;
     if (op == STR_MOVS) {
-        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(region_ptr), 8), R(R10)); /* host dst */
+        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(movs_dst), 8), R(R10)); /* host dst */
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), R(ESI));
         probe_bytes(t, ACC_READ, helper);
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), R(RDI));
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(RDI), MC(OFF(region_ptr), 8));
+        E(e, ZYDIS_MNEMONIC_MOV, 2, R(RDI), MC(OFF(movs_dst), 8));
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R8), R(RSI));
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(RSI), R(R10));
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), R(R12D));

@@ -78,11 +78,12 @@ void tpr_print_stats(const struct tpvm_runner *t, FILE *f)
 {
     const struct bt_stats *st = bt_get_stats(t->bt);
     fprintf(f, "# %s: %llu blocks and %llu instructions translated, %llu helper calls, "
-               "%llu guest exceptions, %llu frame regions (%llu replayed)\n",
+               "%llu guest exceptions, %llu frame regions (%llu replayed, "
+               "%llu around self-loops)\n",
             tpr_name(t), (unsigned long long)st->blocks_translated,
             (unsigned long long)st->insns_translated, (unsigned long long)st->helper_calls,
             (unsigned long long)st->exceptions, (unsigned long long)st->frame_regions,
-            (unsigned long long)st->region_fallbacks);
+            (unsigned long long)st->region_fallbacks, (unsigned long long)st->loop_regions);
 }
 
 void tpr_request_exit(struct tpvm_runner *t)

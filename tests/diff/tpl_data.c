@@ -427,84 +427,145 @@ static ZydisEncoderOperand op_frame(int base, int32_t disp, int size)
     return o;
 }
 
-/* Accesses through one base register with other accesses and register
- * work between them, as compiled code reaches its locals: what
- * bt/xlate_region.c serves with one probe. In a quarter of the cases the
+/* One step of a frame walk through base b: a frame load, store, ALU or
+ * CMOV on the frame, or an access or IMUL between them. It writes no
+ * register of `keep` and addresses other memory through none of `addr`.
+ * False when it loaded the base (the walk ends). */
+static bool frame_step(struct gen *g, int b, uint8_t keep, uint8_t addr,
+                       bool may_end, bool cmov)
+{
+    int size = chance(g, 75) ? 4 : rand_size(g);
+    int32_t d = rnd_range(g, -48, 44);
+    ZydisEncoderOperand f = op_frame(b, d, size);
+    int r = pick_reg(g, size, keep);
+    switch (rnd(g, 9)) {
+    case 0:
+    case 1:
+        E(g, MOV, 0, op_r(size, r), f);
+        reg_written(g, full_reg(size, r));
+        break;
+    case 2:
+        E(g, MOV, 0, f, op_r(size, pick_src(g)));
+        g->data_dirty = true;
+        break;
+    case 3: {
+        static const ZydisMnemonic ops[] = {MN(ADD), MN(SUB), MN(XOR), MN(CMP), MN(AND)};
+        ZydisMnemonic mn = ops[rnd(g, 5)];
+        if (chance(g, 50)) {
+            EV(g, mn, 0, op_r(size, r), f);
+            if (mn != MN(CMP))
+                reg_written(g, full_reg(size, r));
+        } else {
+            EV(g, mn, 0, f, op_r(size, r));
+            g->data_dirty |= mn != MN(CMP);
+        }
+        effect(g, mn);
+        break;
+    }
+    case 4: {
+        if (!cmov)
+            break;
+        int cc = (int)rnd(g, 16);
+        r = pick_reg(g, 4, keep);
+        flags_need(g, cc_flags(cc));
+        EV(g, cmov_mn[cc], 0, op_r(4, r), op_frame(b, d, 4));
+        reg_written(g, r);
+        break;
+    }
+    case 5: { /* a load through other registers */
+        struct rm s = rm_pick(g, size, addr, 100);
+        E(g, MOV, rm_prefixes(g, &s, false), op_r(size, r), s.op);
+        reg_written(g, full_reg(size, r));
+        break;
+    }
+    case 6: { /* a store through other registers */
+        struct rm dst = rm_pick(g, size, addr, 100);
+        E(g, MOV, rm_prefixes(g, &dst, false), dst.op, op_r(size, pick_src(g)));
+        rm_written(g, &dst);
+        break;
+    }
+    case 7:
+        r = pick_reg(g, 4, keep);
+        E(g, IMUL, 0, op_r(4, r), op_r(4, pick_src(g)));
+        reg_written(g, r);
+        effect(g, MN(IMUL));
+        break;
+    default:
+        if (may_end && chance(g, 30)) { /* the base changes: the region ends */
+            E(g, MOV, 0, op_r(4, b), op_frame(b, d, 4));
+            reg_written(g, b);
+            return false;
+        }
+        E(g, MOV, 0, op_r(size, r), f);
+        reg_written(g, full_reg(size, r));
+        break;
+    }
+    return true;
+}
+
+/* Where a frame walk's base points: in a quarter of the cases the
  * accesses straddle DATA's middle page boundary (the region cannot be
  * served: it is replayed one instruction at a time, then translated
- * without a region); sometimes the walk ends by loading the base. */
+ * without a region). */
+static uint32_t frame_at(struct gen *g)
+{
+    return chance(g, 25) ? DATA_BASE + 0x1000u + (uint32_t)rnd_range(g, -40, 40)
+                         : DATA_BASE + 128u + rnd(g, DATA_SIZE - 256u);
+}
+
+/* Accesses through one base register with other accesses and register
+ * work between them, as compiled code reaches its locals: what
+ * bt/xlate_region.c serves with one probe; sometimes the walk ends by
+ * loading the base. */
 void tpl_frame(struct gen *g)
 {
     int b = pick_reg(g, 4, 0);
-    uint32_t at = chance(g, 25) ? DATA_BASE + 0x1000u + (uint32_t)rnd_range(g, -40, 40)
-                                : DATA_BASE + 128u + rnd(g, DATA_SIZE - 256u);
-    reg_want_exact(g, b, at);
+    reg_want_exact(g, b, frame_at(g));
     uint8_t keep = (uint8_t)(1u << b);
     unsigned n = 3 + rnd(g, 9);
-    for (unsigned i = 0; i < n && !g->ended && !g->failed; i++) {
-        int size = chance(g, 75) ? 4 : rand_size(g);
-        int32_t d = rnd_range(g, -48, 44);
-        ZydisEncoderOperand f = op_frame(b, d, size);
-        int r = pick_reg(g, size, keep);
-        switch (rnd(g, 9)) {
-        case 0:
-        case 1:
-            E(g, MOV, 0, op_r(size, r), f);
-            reg_written(g, full_reg(size, r));
-            break;
-        case 2:
-            E(g, MOV, 0, f, op_r(size, pick_src(g)));
-            g->data_dirty = true;
-            break;
-        case 3: {
-            static const ZydisMnemonic ops[] = {MN(ADD), MN(SUB), MN(XOR), MN(CMP), MN(AND)};
-            ZydisMnemonic mn = ops[rnd(g, 5)];
-            if (chance(g, 50)) {
-                EV(g, mn, 0, op_r(size, r), f);
-                if (mn != MN(CMP))
-                    reg_written(g, full_reg(size, r));
-            } else {
-                EV(g, mn, 0, f, op_r(size, r));
-                g->data_dirty |= mn != MN(CMP);
-            }
-            effect(g, mn);
-            break;
-        }
-        case 4: {
-            int cc = (int)rnd(g, 16);
-            r = pick_reg(g, 4, keep);
-            flags_need(g, cc_flags(cc));
-            EV(g, cmov_mn[cc], 0, op_r(4, r), op_frame(b, d, 4));
-            reg_written(g, r);
-            break;
-        }
-        case 5: { /* a load through other registers */
-            struct rm s = rm_pick(g, size, keep, 100);
-            E(g, MOV, rm_prefixes(g, &s, false), op_r(size, r), s.op);
-            reg_written(g, full_reg(size, r));
-            break;
-        }
-        case 6: { /* a store through other registers */
-            struct rm dst = rm_pick(g, size, keep, 100);
-            E(g, MOV, rm_prefixes(g, &dst, false), dst.op, op_r(size, pick_src(g)));
-            rm_written(g, &dst);
-            break;
-        }
-        case 7:
-            r = pick_reg(g, 4, keep);
-            E(g, IMUL, 0, op_r(4, r), op_r(4, pick_src(g)));
-            reg_written(g, r);
-            effect(g, MN(IMUL));
-            break;
-        default:
-            if (chance(g, 30)) { /* the base changes: the region ends */
-                E(g, MOV, 0, op_r(4, b), op_frame(b, d, 4));
-                reg_written(g, b);
-                return;
-            }
-            E(g, MOV, 0, op_r(size, r), f);
-            reg_written(g, full_reg(size, r));
-            break;
-        }
-    }
+    for (unsigned i = 0; i < n && !g->ended && !g->failed; i++)
+        if (!frame_step(g, b, keep, keep, true, true))
+            return;
+}
+
+/* A counted loop whose body is a frame walk, as the kernel's bignum
+ * loops are: the region is probed once before the loop and the back edge
+ * re-enters past the probe (bt/xlate_region.c, self_loop), unless the
+ * body moves the base at its end (then each pass probes). The body
+ * writes only one or two other registers, never used in its addresses;
+ * it starts with an ALU op
+ * on the frame, so every pass starts from freshly computed flags, and has
+ * no CMOV (flags from the previous pass). */
+void tpl_frame_loop(struct gen *g)
+{
+    static const ZydisMnemonic first[] = {MN(ADD), MN(SUB), MN(CMP)};
+    static const ZydisMnemonic back[] = {MN(JNZ), MN(JNLE), MN(JNS)};
+    int b = pick_reg(g, 4, BIT(R_ECX));
+    reg_want_exact(g, b, frame_at(g));
+    reg_want_exact(g, R_ECX, 1 + rnd(g, 6));
+    uint8_t fixed = (uint8_t)(BIT(b) | BIT(R_ECX) | BIT(R_ESP));
+    uint8_t dst = (uint8_t)BIT(pick_reg(g, 4, fixed));
+    if (chance(g, 50))
+        dst |= (uint8_t)BIT(pick_reg(g, 4, fixed | dst));
+    uint8_t keep = (uint8_t)~dst, addr = (uint8_t)(dst | BIT(b) | BIT(R_ECX));
+    int l = label_new(g);
+    label_here(g, l);
+    ZydisMnemonic mn = first[rnd(g, 3)];
+    int r = pick_reg(g, 4, keep);
+    EV(g, mn, 0, op_r(4, r), op_frame(b, rnd_range(g, -48, 44), 4));
+    if (mn != MN(CMP))
+        reg_written(g, r);
+    effect(g, mn);
+    unsigned n = 2 + rnd(g, 7);
+    for (unsigned i = 0; i < n && !g->ended && !g->failed; i++)
+        frame_step(g, b, keep, addr, false, false);
+    bool walks = chance(g, 30); /* a pointer walk: no region across passes */
+    if (walks)
+        E(g, LEA, 0, op_r(4, b), op_frame(b, 4, 4));
+    E(g, DEC, 0, op_r(4, R_ECX));
+    emit_branch(g, back[rnd(g, 3)], chance(g, 50) ? 1 : 4, l);
+    reg_written(g, R_ECX);
+    if (walks)
+        reg_written(g, b);
+    flags_set(g, FL_ARITH, 0);
 }
