@@ -111,6 +111,33 @@ static bool take(struct span *s, const struct insn *in)
     return true;
 }
 
+/* The block is a loop around the region: it starts with the region, and
+ * the scan (so no write of the base, nothing but plain instructions) ran
+ * up to its last instruction, a near JMP or Jcc back to its start. */
+static bool self_loop(const struct tctx *t, const struct span *s)
+{
+    const struct insn *j = s->stop;
+    if (!j || t->in->eip != t->b->eip || j->d.operand_width != 32 ||
+        j->ops[0].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+        return false;
+    switch (j->d.mnemonic) {
+    case ZYDIS_MNEMONIC_JMP:
+        if (j->d.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+            return false;
+        break;
+    case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_JBE:
+    case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL:
+    case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_JNLE: case ZYDIS_MNEMONIC_JO:
+    case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
+    case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JZ:
+    case ZYDIS_MNEMONIC_JNZ:
+        break;
+    default:
+        return false;
+    }
+    return j->eip + j->len + (uint32_t)j->ops[0].imm.value.s == t->b->eip;
+}
+
 /* The region starting at the current instruction, if one pays. */
 static bool scan(struct tctx *t, struct span *s)
 {
@@ -156,34 +183,8 @@ static bool scan(struct tctx *t, struct span *s)
                 break;
         }
     }
-    return s->accesses >= REGION_MIN_ACCESSES;
-}
-
-/* The block is a loop around the region: it starts with the region, and
- * the scan (so no write of the base, nothing but plain instructions) ran
- * up to its last instruction, a near JMP or Jcc back to its start. */
-static bool self_loop(const struct tctx *t, const struct span *s)
-{
-    const struct insn *j = s->stop;
-    if (!j || t->in->eip != t->b->eip || j->d.operand_width != 32 ||
-        j->ops[0].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
-        return false;
-    switch (j->d.mnemonic) {
-    case ZYDIS_MNEMONIC_JMP:
-        if (j->d.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
-            return false;
-        break;
-    case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_JBE:
-    case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL:
-    case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_JNLE: case ZYDIS_MNEMONIC_JO:
-    case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
-    case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JZ:
-    case ZYDIS_MNEMONIC_JNZ:
-        break;
-    default:
-        return false;
-    }
-    return j->eip + j->len + (uint32_t)j->ops[0].imm.value.s == t->b->eip;
+    /* around a loop, one access already pays: it is probed once */
+    return s->accesses >= REGION_MIN_ACCESSES || self_loop(t, s);
 }
 
 void x_region_begin_insn(struct tctx *t)
