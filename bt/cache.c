@@ -73,7 +73,8 @@ static void page_add(struct bt *bt, struct block *b, int which, uint32_t pg)
     bt->page_blocks[pg] = b;
     if (bt->page_has_code[pg]++ == 0 && bt->cpu) {
         tlb_protect_code_page(bt->cpu, pg << 12);
-        code_page_protect(bt, pg << 12, true);
+        if (bt->code_wp)
+            code_page_protect(bt, pg << 12, true);
     }
 }
 
@@ -262,7 +263,7 @@ static void page_remove(struct bt *bt, struct block *b, uint32_t pg)
         int which = (c->phys >> 12) == pg ? 0 : 1;
         if (c == b) {
             *pp = c->page_next[which];
-            if (--bt->page_has_code[pg] == 0)
+            if (--bt->page_has_code[pg] == 0 && bt->code_wp)
                 code_page_protect(bt, pg << 12, false);
             return;
         }
@@ -334,9 +335,28 @@ void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len)
         cache_invalidate_page(bt, (uint32_t)a);
 }
 
+/* Paging off, translated code stores to guest RAM directly ([r15 + linear
+ * + BT_RAM_OFFSET]): only the host page protection catches a store to a
+ * page with code. With paging on, every store to such a page takes a
+ * checked path (the TLB withholds its write entries; the slow paths,
+ * fused runs, regions and monitor writers check or refuse it), so its
+ * pages stay writable: thousands of mprotect calls fewer over a Linux
+ * boot, and guest RAM keeps its huge pages around the kernel's text. */
+void cache_code_wp_sync(struct bt *bt)
+{
+    const struct cpu *cpu = bt->cpu;
+    bool want = cpu && cpu->ram_direct && !(cpu->cr0 & CR0_PG);
+    if (want == bt->code_wp)
+        return;
+    bt->code_wp = want;
+    for (uint32_t pg = 0; pg < bt->n_pages; pg++)
+        if (bt->page_has_code[pg])
+            code_page_protect(bt, pg << 12, want);
+}
+
 void cache_flush(struct bt *bt)
 {
-    if (bt->cpu && bt->cpu->ram_direct)
+    if (bt->code_wp)
         for (uint32_t pg = 0; pg < bt->n_pages; pg++)
             if (bt->page_has_code[pg])
                 code_page_protect(bt, pg << 12, false);

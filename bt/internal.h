@@ -108,6 +108,9 @@ struct bt {
      * (half << 16 | index) (softmmu.c, tlb_protect_code_page) */
     uint32_t *page_wmapped;
     uint32_t n_pages;
+    /* the host pages of guest RAM that hold code are write-protected:
+     * while paging is off (cache_code_wp_sync) */
+    bool code_wp;
 
     struct tctx *tctx; /* translation scratch */
     struct prefault *prefault; /* helper populating cache and blocks ahead */
@@ -266,6 +269,10 @@ void cache_invalidate_page(struct bt *bt, uint32_t phys_page);
 /* Drop the blocks on phys's page whose guest code holds eip. */
 void cache_invalidate_at(struct bt *bt, uint32_t phys, uint32_t eip);
 void cache_flush(struct bt *bt);
+/* Write-protect the host pages of RAM that hold code exactly while the
+ * guest runs with paging off (bt->code_wp); called where paging may have
+ * been switched (TLB flush, dispatch). */
+void cache_code_wp_sync(struct bt *bt);
 bool cache_page_has_code(struct bt *bt, uint32_t phys);
 void cache_jc_init(struct cpu *cpu);
 void cache_jc_clear(struct cpu *cpu);

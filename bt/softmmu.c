@@ -656,8 +656,10 @@ void bt_tlb_flush(struct cpu *cpu)
     /* The branch cache is keyed by linear EIP: a new mapping may put other
      * code there. */
     cache_jc_clear(cpu);
-    if (cpu->bt)
+    if (cpu->bt) {
+        cache_code_wp_sync(cpu->bt); /* CR0.PG changes flush */
         cpu->bt->stats.tlb_flushes++;
+    }
 }
 
 /* CR3 load: entries of global pages (PTE.G with CR4.PGE) may survive, as

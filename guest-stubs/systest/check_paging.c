@@ -154,12 +154,15 @@ void check_pg_shared_frame(struct result *r)
                   0x5ca1ab1e);
 }
 
-/* mov $value, %eax; ret */
+/* mov $value, %eax; ret; as single byte stores of translated code (a
+ * memcpy might be a string instruction, which tpvm runs in C) */
 static void write_code(uint8_t *p, uint32_t value)
 {
-    p[0] = 0xb8;
-    memcpy(p + 1, &value, 4);
-    p[5] = 0xc3;
+    volatile uint8_t *q = p;
+    q[0] = 0xb8;
+    for (int i = 0; i < 4; i++)
+        q[1 + i] = (uint8_t)(value >> (8 * i));
+    q[5] = 0xc3;
 }
 
 static bool call_page(struct result *r, unsigned page, uint32_t want,
@@ -196,6 +199,39 @@ void check_pg_code_alias_write(struct result *r)
         write_code(test_frames[3], 0x4444);
         call_page(r, 2, 0x4444, "code after writing it through an alias");
     }
+    paging_off();
+}
+
+/* Paging off: the store that rewrites the code is the only sign of it. */
+void check_code_rewrite_paging_off(struct result *r)
+{
+    write_code(test_frames[5], 0x5555);
+    uint32_t arg[2] = {frame(5), 0};
+    struct trap_info t;
+    if (!expect_no_trap(r, guarded(probe_call, arg, &t), &t) ||
+        !expect_eq(r, "code before the write", arg[1], 0x5555))
+        return;
+    write_code(test_frames[5], 0x6666);
+    arg[1] = 0;
+    if (expect_no_trap(r, guarded(probe_call, arg, &t), &t))
+        expect_eq(r, "code after the write", arg[1], 0x6666);
+}
+
+/* Code run with paging on, rewritten after paging is turned off (through
+ * no mapping), then run with paging on again. */
+void check_pg_code_rewrite_across_paging_off(struct result *r)
+{
+    write_code(test_frames[4], 0x7777);
+    paging_on();
+    map(2, frame(4), PTE_P | PTE_W);
+    bool ok = call_page(r, 2, 0x7777, "code before the write");
+    paging_off();
+    if (!ok)
+        return;
+    write_code(test_frames[4], 0x8888);
+    paging_on();
+    map(2, frame(4), PTE_P | PTE_W);
+    call_page(r, 2, 0x8888, "code written with paging off");
     paging_off();
 }
 
