@@ -114,6 +114,12 @@ const char *bt_helper_kind_name(int kind);
 struct bt *bt_create(const struct bt_config *cfg);
 void bt_destroy(struct bt *bt);
 
+/* With bt_config.prefault: have the helper thread populate [host,
+ * host + len) (guest RAM the caller knows will be written soon), so the
+ * host's first-touch faults and zeroing happen off the running thread.
+ * Advice only: ignored without a helper or when too many are queued. */
+void bt_prefault(struct bt *bt, void *host, size_t len);
+
 /* Allocate a CPU with its guest RAM placed for direct addressing
  * (see BT_RAM_OFFSET): the fastest layout, used by the monitor. Returns
  * NULL if the address space cannot be reserved. cpu->ram, cpu->ram_size

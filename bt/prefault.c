@@ -4,7 +4,10 @@
  * page) costs the translating thread a fault and the host kernel's
  * zeroing of it, ~9% of translation time in a Linux boot. The helper
  * asks the kernel for the next stretch (MADV_POPULATE_WRITE, which
- * leaves bytes already there alone) while the guest runs. Where the host
+ * leaves bytes already there alone) while the guest runs. It also
+ * populates ranges of guest RAM the loader knows the guest will write
+ * (bt_prefault: the Linux kernel's decompression area), 2 MiB at a time,
+ * after the translator's areas. Where the host
  * has no such advice, or the thread cannot start, nothing changes but
  * who takes the faults. */
 #include <pthread.h>
@@ -21,6 +24,8 @@
 
 #define PREFAULT_STEP (4u << 20)    /* bytes populated ahead of the writer */
 #define PREFAULT_CHUNK (256u << 10) /* bytes per madvise call */
+#define PREFAULT_RANGES 4           /* guest RAM ranges queued at once */
+#define PREFAULT_RANGE_STEP (2u << 20) /* one huge page per madvise call */
 
 struct prefault_area {
     uint8_t *base;
@@ -35,7 +40,26 @@ struct prefault {
     pthread_cond_t wake;
     bool stop, broken;
     struct prefault_area area[PREFAULT_AREAS];
+    struct { uint8_t *base, *end; } range[PREFAULT_RANGES];
+    unsigned n_ranges;
 };
+
+/* The next step of the first queued range (lock held), or false. */
+static bool next_range_step(struct prefault *p, uint8_t **from, size_t *len)
+{
+    if (p->n_ranges == 0)
+        return false;
+    *from = p->range[0].base;
+    size_t left = (size_t)(p->range[0].end - *from);
+    *len = left < PREFAULT_RANGE_STEP ? left : PREFAULT_RANGE_STEP;
+    p->range[0].base += *len;
+    if (p->range[0].base == p->range[0].end) {
+        p->n_ranges--;
+        for (unsigned i = 0; i < p->n_ranges; i++)
+            p->range[i] = p->range[i + 1];
+    }
+    return true;
+}
 
 static void *prefault_main(void *arg)
 {
@@ -46,13 +70,16 @@ static void *prefault_main(void *arg)
         for (int i = 0; i < PREFAULT_AREAS && !a; i++)
             if (p->area[i].done < p->area[i].wanted)
                 a = &p->area[i];
-        if (!a) {
+        uint8_t *from;
+        size_t len;
+        if (a) {
+            from = a->base + a->done;
+            len = a->wanted - a->done;
+            a->done = a->wanted;
+        } else if (!next_range_step(p, &from, &len)) {
             pthread_cond_wait(&p->wake, &p->lock);
             continue;
         }
-        uint8_t *from = a->base + a->done;
-        size_t len = a->wanted - a->done;
-        a->done = a->wanted;
         pthread_mutex_unlock(&p->lock);
         /* madvise wants a page boundary; the block array comes from
          * calloc, a header's length past one */
@@ -112,6 +139,24 @@ void prefault_stop(struct bt *bt)
     pthread_cond_destroy(&p->wake);
     free(p);
     bt->prefault = NULL;
+}
+
+void bt_prefault(struct bt *bt, void *host, size_t len)
+{
+    struct prefault *p = bt->prefault;
+    if (!p || len == 0 || __atomic_load_n(&p->broken, __ATOMIC_RELAXED))
+        return;
+    /* whole pages: the range is inside a mapping of whole pages */
+    uint8_t *base = (uint8_t *)((uintptr_t)host & ~(uintptr_t)0xfff);
+    uint8_t *end = (uint8_t *)(((uintptr_t)host + len + 0xfff) & ~(uintptr_t)0xfff);
+    pthread_mutex_lock(&p->lock);
+    if (p->n_ranges < PREFAULT_RANGES) {
+        p->range[p->n_ranges].base = base;
+        p->range[p->n_ranges].end = end;
+        p->n_ranges++;
+        pthread_cond_signal(&p->wake);
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 void prefault_reached(struct bt *bt, int which, const void *at)

@@ -67,6 +67,7 @@ struct boot_target {
     uint8_t *ram;
     uint32_t ram_size;
     struct cpu *cpu;
+    struct bt *bt; /* optional: its helper populates RAM the guest will write */
 };
 
 #define KERNEL_FILE_MAX (1ull << 30)

@@ -81,6 +81,7 @@ struct linux_plan {
     uint64_t payload_size;     /* protected-mode kernel, loaded at 1 MiB */
     uint64_t entry;            /* code32_start */
     uint64_t kernel_end;       /* end of the memory the kernel needs */
+    uint64_t run, init_size;   /* where it decompresses and runs, how much */
     uint64_t ram_end;          /* end of usable RAM (below the tables) */
     uint64_t cmdline_len;
     uint64_t initrd_addr, initrd_size;
@@ -192,6 +193,8 @@ static int plan_kernel(const struct kernel_image *img, struct linux_plan *p,
                              mib_needed(pref + init_size));
         }
     }
+    p->run = run;
+    p->init_size = init_size;
     p->kernel_end = LINUX_LOAD_ADDR + p->payload_size;
     if (run + init_size > p->kernel_end)
         p->kernel_end = run + init_size;
@@ -314,6 +317,12 @@ int linux_load(const struct kernel_image *img,
                          " bytes; this kernel takes at most %" PRIu32 ")",
                          img->path, p.cmdline_len, cmdline_size);
 
+    /* what the initrd's copy and the kernel's decompressor will write:
+     * populated on the translator's helper thread meanwhile */
+    if (t->bt && initrd && initrd->size)
+        bt_prefault(t->bt, t->ram + p.initrd_addr, initrd->size);
+    if (t->bt && p.init_size)
+        bt_prefault(t->bt, t->ram + p.run, p.init_size);
     memcpy(t->ram + LINUX_LOAD_ADDR, img->data + p.setup_size,
            p.payload_size);
     memcpy(t->ram + LINUX_CMDLINE_ADDR, append, p.cmdline_len + 1);

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         return status;
     }
     struct boot_target target = {
-        .ram = vm->ram, .ram_size = vm->ram_size, .cpu = vm->cpu,
+        .ram = vm->ram, .ram_size = vm->ram_size, .cpu = vm->cpu, .bt = vm->bt,
     };
     struct boot_files files = {
         .kernel = opts.kernel, .initrd = opts.initrd, .append = opts.append,

@@ -136,7 +136,7 @@ static int load(struct fixture *f, const char *append, struct load_error *err)
     assert_non_null(fp);
     assert_int_equal(fwrite(f->img.bytes, 1, f->img.size, fp), f->img.size);
     fclose(fp);
-    struct boot_target t = { f->ram, RAM_SIZE, f->cpu };
+    struct boot_target t = { .ram = f->ram, .ram_size = RAM_SIZE, .cpu = f->cpu };
     return loader_load(f->path, append, &t, err);
 }
 
@@ -309,7 +309,7 @@ static void missing_file_is_refused(void **state)
 {
     struct fixture *f = *state;
     struct load_error err;
-    struct boot_target t = { f->ram, RAM_SIZE, f->cpu };
+    struct boot_target t = { .ram = f->ram, .ram_size = RAM_SIZE, .cpu = f->cpu };
     assert_int_equal(loader_load("/nonexistent/kernel.elf", "", &t, &err), -1);
     assert_int_equal(err.status, LOAD_ERR_OPEN);
     assert_non_null(strstr(err.msg, "/nonexistent/kernel.elf: cannot open"));
@@ -549,7 +549,7 @@ static void random_mutations_never_crash(void **state)
     };
     uint8_t *buf = malloc(GOOD_SIZE + 64);
     unsigned loaded = 0, refused = 0;
-    struct boot_target t = { f->ram, RAM_SIZE, f->cpu };
+    struct boot_target t = { .ram = f->ram, .ram_size = RAM_SIZE, .cpu = f->cpu };
 
     for (int iter = 0; iter < 10000; iter++) {
         size_t size = GOOD_SIZE;
