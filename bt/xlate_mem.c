@@ -229,6 +229,30 @@ static void add_addend(struct tctx *t, bool flags)
     E(&t->e, ZYDIS_MNEMONIC_LEA, 2, R(R10), M(R10, RCX, 1, 0, 8));
 }
 
+/* The probe's bytes depend only on the flag form, the TLB half, read or
+ * write and the size (nothing in them is position-dependent but the miss
+ * jump, patched later): each shape is encoded once and then copied, as
+ * one block emits several probes and a boot ~200,000. Process-wide, like
+ * the encoder's memo (emit.c): the bytes are the same for every
+ * translator. */
+#define PROBE_TPL_SIZES 129 /* frame regions span up to 128 bytes */
+#define PROBE_TPL_MAX 64
+static struct probe_tpl {
+    uint8_t len;  /* 0: not recorded yet */
+    uint8_t miss; /* end of the miss jump's rel32 field */
+    uint8_t bytes[PROBE_TPL_MAX];
+} probe_tpl[2][2][2][PROBE_TPL_SIZES];
+
+static uint8_t *emit_probe(struct tctx *t, unsigned size, int64_t tag, bool flags)
+{
+    struct emit *e = &t->e;
+    E(e, ZYDIS_MNEMONIC_RORX, 3, R(R11D), R(R10D), I(12));
+    E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R11W));
+    uint8_t *miss = tag_check(t, size, tag, flags);
+    add_addend(t, flags);
+    return miss;
+}
+
 void x_probe(struct tctx *t, unsigned size, unsigned acc)
 {
     struct emit *e = &t->e;
@@ -256,10 +280,22 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
                                     : OFF(tlb[t->user].rtag);
     bool flags = x_flags_dead(t);
     t->bt->stats.flag_probes += flags;
-    E(e, ZYDIS_MNEMONIC_RORX, 3, R(R11D), R(R10D), I(12));
-    E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R11D), R(ZYDIS_REGISTER_R11W));
-    uint8_t *miss = tag_check(t, size, tag, flags);
-    add_addend(t, flags);
+    struct probe_tpl *tp = size < PROBE_TPL_SIZES
+                               ? &probe_tpl[flags][t->user][(acc & ACC_WRITE) != 0][size]
+                               : NULL;
+    uint8_t *start = e->p, *miss;
+    if (tp && tp->len) {
+        E_bytes(e, tp->bytes, tp->len);
+        miss = start + tp->miss;
+    } else {
+        miss = emit_probe(t, size, tag, flags);
+        size_t len = (size_t)(e->p - start);
+        if (tp && !e->full && !e->failed && len <= PROBE_TPL_MAX) {
+            memcpy(tp->bytes, start, len);
+            tp->miss = (uint8_t)(miss - start);
+            tp->len = (uint8_t)len;
+        }
+    }
     add_stub(t, miss, size, acc);
 }
 
