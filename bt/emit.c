@@ -608,3 +608,47 @@ void patch_rel8(uint8_t *field_end, const void *target)
     intptr_t rel = (intptr_t)target - (intptr_t)field_end;
     field_end[-1] = (uint8_t)(int8_t)rel;
 }
+
+uint64_t seq_tpl_sentinel(unsigned i, unsigned size)
+{
+    /* bytes that no opcode, ModRM or displacement here produces */
+    return size == 8 ? 0x7e5ac1d37e5ac100ull + i : 0x5ac1d300u + i;
+}
+
+void seq_tpl_record(struct seq_tpl *t, const uint8_t *bytes, size_t len,
+                    const uint8_t *sizes, unsigned n)
+{
+    t->broken = true;
+    if (len > SEQ_TPL_MAX || n > SEQ_TPL_FIELDS)
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t v = seq_tpl_sentinel(i, sizes[i]);
+        int found = -1;
+        for (size_t at = 0; at + sizes[i] <= len; at++) {
+            if (memcmp(bytes + at, &v, sizes[i]) != 0)
+                continue;
+            if (found >= 0)
+                return; /* twice: ambiguous */
+            found = (int)at;
+        }
+        if (found < 0)
+            return;
+        t->off[i] = (uint8_t)found;
+        t->size[i] = sizes[i];
+    }
+    memcpy(t->bytes, bytes, len);
+    t->len = (uint8_t)len;
+    t->n = (uint8_t)n;
+    t->broken = false;
+    t->ready = true;
+}
+
+void seq_tpl_emit(struct emit *e, const struct seq_tpl *t, const uint64_t *vals)
+{
+    uint8_t *p = e->p;
+    E_bytes(e, t->bytes, t->len);
+    if (e->full || e->failed)
+        return;
+    for (unsigned i = 0; i < t->n; i++)
+        patch_field(p + t->off[i], vals[i], t->size[i]);
+}

@@ -41,6 +41,29 @@ void E_call_abs(struct emit *e, const void *fn);
 void E_jmp_abs(struct emit *e, const void *fn);
 void E_bytes(struct emit *e, const void *bytes, unsigned n);
 
+/* A fixed run of instructions whose only variable parts are immediates
+ * of fixed width (stub prologues): encoded once through E() with
+ * sentinel values (seq_tpl_record finds each sentinel's field in the
+ * bytes), then copied and patched. A value must take the same form as
+ * its sentinel: 32-bit fields any value, 64-bit ones a value outside
+ * int32 (movabs). */
+#define SEQ_TPL_FIELDS 3
+#define SEQ_TPL_MAX 48
+struct seq_tpl {
+    bool ready, broken;
+    uint8_t len, n;
+    uint8_t off[SEQ_TPL_FIELDS], size[SEQ_TPL_FIELDS];
+    uint8_t bytes[SEQ_TPL_MAX];
+};
+/* The sentinel of field i (size 4 or 8 bytes). */
+uint64_t seq_tpl_sentinel(unsigned i, unsigned size);
+/* Learn t from bytes emitted with seq_tpl_sentinel(i, sizes[i]) in field
+ * i; t->broken when a sentinel is missing or not unique. */
+void seq_tpl_record(struct seq_tpl *t, const uint8_t *bytes, size_t len,
+                    const uint8_t *sizes, unsigned n);
+/* Copy t with vals patched in. */
+void seq_tpl_emit(struct emit *e, const struct seq_tpl *t, const uint64_t *vals);
+
 /* Retarget the rel32 that ends at field_end to target. */
 void patch_rel32(uint8_t *field_end, const void *target);
 void patch_rel8(uint8_t *field_end, const void *target);

@@ -143,6 +143,33 @@ void x_call_helper_end(struct tctx *t, void *fn, uint32_t arg)
     t->ended = true;
 }
 
+/* mov [cpu.eip], target; mov r11, ex; mov [cpu.chain_from], r11: an
+ * exit stub's prologue, from a template (seq_tpl) */
+static void exit_movs(struct emit *e, uint32_t target, const struct exit *ex)
+{
+    static struct seq_tpl tpl;
+    uint64_t p = (uint64_t)(uintptr_t)ex;
+    if (!tpl.ready && !tpl.broken) {
+        uint8_t buf[SEQ_TPL_MAX];
+        struct emit s;
+        emit_init(&s, buf, buf + sizeof buf);
+        E(&s, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32((uint32_t)seq_tpl_sentinel(0, 4)));
+        E(&s, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)seq_tpl_sentinel(1, 8)));
+        E(&s, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(chain_from), 8), R(R11));
+        tpl.broken = true;
+        if (!s.full && !s.failed)
+            seq_tpl_record(&tpl, buf, (size_t)(s.p - buf), (const uint8_t[]){4, 8}, 2);
+    }
+    /* the template's movabs fits a pointer outside int32 */
+    if (tpl.ready && (int64_t)p != (int32_t)p) {
+        seq_tpl_emit(e, &tpl, (const uint64_t[]){target, p});
+        return;
+    }
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32(target));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)p));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(chain_from), 8), R(R11));
+}
+
 static void emit_exit_stubs(struct tctx *t)
 {
     struct emit *e = &t->e;
@@ -154,9 +181,7 @@ static void emit_exit_stubs(struct tctx *t)
         ex->patch = t->exits[i].field;
         ex->target_eip = t->exits[i].target;
         ex->stub = e->p;
-        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32(ex->target_eip));
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)(uintptr_t)ex));
-        E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(chain_from), 8), R(R11));
+        exit_movs(e, ex->target_eip, ex);
         E_jmp_abs(e, t->bt->rt.exit_chain);
         if (!e->full && !e->failed)
             patch_rel32(ex->patch, ex->stub);
