@@ -227,6 +227,20 @@ void x_absorb_following(struct tctx *t, const uint8_t *buf, uint32_t len,
     }
 }
 
+static void trace_insn(struct bt *bt, const struct insn *in);
+
+void x_absorb_ahead(struct tctx *t, uint32_t len)
+{
+    uint32_t pc = t->in->eip + t->in->len;
+    t->b->phys_last = t->ahead_phys + (pc - t->ahead[0].eip) + len - 1;
+    t->next_eip = pc + len;
+    for (const struct insn *a = x_ahead(t, pc); t->bt->cfg.trace && a &&
+                                                a < t->ahead + t->n_ahead &&
+                                                a->eip < pc + len;
+         a++)
+        trace_insn(t->bt, a);
+}
+
 /* Fetch and decode one instruction at pc. Returns false on a fetch
  * fault (pc not mapped or not RAM). *invalid is set for undecodable
  * bytes. */

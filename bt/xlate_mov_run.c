@@ -127,18 +127,32 @@ static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base
     *hi = ops[0].disp + 4;
     if (!ops[0].store && ops[0].reg == *base)
         return 1; /* the base changes right away */
+    /* the instructions after it: from those decoded once for every scan
+     * of the block (t->ahead), decoding here only past their end */
     uint32_t pc = in->eip + in->len;
+    x_fill_ahead(t);
+    const struct insn *a = x_ahead(t, pc);
+    const struct insn *end = t->ahead + t->n_ahead;
     uint8_t buf[RUN_MAX_INSNS * 15];
-    uint32_t ph;
-    size_t avail = x_fetch_following(t, buf, sizeof buf, &ph);
+    uint32_t ph = 0;
+    size_t avail = 0;
+    bool fetched = false;
     /* n: instructions taken; last: one past the run's last access */
     unsigned n = 1, last = 1, accesses = 1;
-    size_t off = 0, off_last = 0;
-    while (n < RUN_MAX_INSNS && off < avail) {
+    uint32_t off = 0, off_last = 0;
+    while (n < RUN_MAX_INSNS) {
         struct mov_op *op = &ops[n];
         ZydisRegister b = *base;
-        if (!x_decode(t, buf + off, avail - off, pc + (uint32_t)off, &op->in))
-            break;
+        if (a && a < end && a->eip == pc + off) {
+            op->in = *a++;
+        } else {
+            if (!fetched) {
+                avail = x_fetch_following(t, buf, sizeof buf, &ph);
+                fetched = true;
+            }
+            if (off >= avail || !x_decode(t, buf + off, avail - off, pc + off, &op->in))
+                break;
+        }
         if (parse_mov(&op->in.d, op->in.ops, &b, op)) {
             int32_t l = op->disp < *lo ? op->disp : *lo;
             int32_t h = op->disp + 4 > *hi ? op->disp + 4 : *hi;
@@ -166,7 +180,10 @@ static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base
     off = off_last;
     if (accesses < 2)
         return 1;
-    x_absorb_following(t, buf, (uint32_t)off, ph);
+    if (fetched)
+        x_absorb_following(t, buf, off, ph);
+    else
+        x_absorb_ahead(t, off);
     t->bt->stats.fused_mov_runs++;
     return n;
 }
