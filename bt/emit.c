@@ -42,9 +42,12 @@ struct key {
 
 enum { SPACE_TEMPLATE, SPACE_EXACT };
 
-/* Laid out so a hit on a key of up to 5 words reads one cache line. */
+/* Laid out so a hit on a key of up to 5 words reads one cache line (the
+ * alignment on its own declaration: on "space, klen" it moved klen to the
+ * next line, and every hit read two). */
 struct memo_entry {
-    _Alignas(64) uint8_t space, klen;
+    _Alignas(64) uint8_t space;
+    uint8_t klen;
     bool patch;    /* template space: bytes patchable; else look up exact */
     uint8_t len;
     uint8_t off[2], size[2]; /* field of each value; size 0: implied */
@@ -58,6 +61,8 @@ struct memo_entry {
 static uint64_t memo_hash[1u << MEMO_BITS][MEMO_WAYS]; /* 0: empty way */
 static uint8_t memo_victim[1u << MEMO_BITS]; /* way to replace when full */
 static struct memo_entry memo[1u << MEMO_BITS][MEMO_WAYS];
+_Static_assert(offsetof(struct memo_entry, key) + 5 * sizeof(uint64_t) <= 64,
+               "a 5-word key's entry spans two cache lines");
 
 /* Built in place (padding is never read: the memo keys on fields), as a
  * local then copied out cost store-forwarding stalls on every operand. */
