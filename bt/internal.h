@@ -43,6 +43,9 @@ struct exit {
 };
 
 struct block {
+    /* the lookup's fields first: a walk of a hash chain reads one cache
+     * line per block */
+    struct block *hash_next;
     uint32_t eip;          /* guest linear start */
     uint32_t phys;         /* guest physical of eip */
     uint32_t phys_last;    /* physical page of the last byte, may differ */
@@ -57,7 +60,6 @@ struct block {
     struct exit exits[BT_MAX_EXITS];
     int n_exits;
     struct exit *incoming; /* exits of other blocks chained to this one */
-    struct block *hash_next;
     struct block *page_next[2]; /* per physical page lists (first, last page) */
 };
 
