@@ -614,46 +614,58 @@ void patch_rel8(uint8_t *field_end, const void *target)
     field_end[-1] = (uint8_t)(int8_t)rel;
 }
 
-uint64_t seq_tpl_sentinel(unsigned i, unsigned size)
+/* bytes that no opcode, ModRM or displacement here produces */
+static uint64_t seq_sentinel(unsigned i, unsigned size)
 {
-    /* bytes that no opcode, ModRM or displacement here produces */
     return size == 8 ? 0x7e5ac1d37e5ac100ull + i : 0x5ac1d300u + i;
 }
 
-void seq_tpl_record(struct seq_tpl *t, const uint8_t *bytes, size_t len,
-                    const uint8_t *sizes, unsigned n)
+/* Learn t from bytes built with the sentinels; false when one is missing
+ * or not unique. */
+static bool seq_record(struct seq_tpl *t, const uint8_t *bytes, size_t len,
+                       const uint8_t *sizes, unsigned n)
 {
-    t->broken = true;
-    if (len > SEQ_TPL_MAX || n > SEQ_TPL_FIELDS)
-        return;
+    if (len > SEQ_TPL_MAX)
+        return false;
     for (unsigned i = 0; i < n; i++) {
-        uint64_t v = seq_tpl_sentinel(i, sizes[i]);
+        uint64_t v = seq_sentinel(i, sizes[i]);
         int found = -1;
         for (size_t at = 0; at + sizes[i] <= len; at++) {
             if (memcmp(bytes + at, &v, sizes[i]) != 0)
                 continue;
             if (found >= 0)
-                return; /* twice: ambiguous */
+                return false; /* twice: ambiguous */
             found = (int)at;
         }
         if (found < 0)
-            return;
+            return false;
         t->off[i] = (uint8_t)found;
         t->size[i] = sizes[i];
     }
     memcpy(t->bytes, bytes, len);
     t->len = (uint8_t)len;
     t->n = (uint8_t)n;
-    t->broken = false;
-    t->ready = true;
+    return true;
 }
 
-void seq_tpl_emit(struct emit *e, const struct seq_tpl *t, const uint64_t *vals)
+void seq_learn(struct seq_tpl *t, seq_build_fn build, const uint8_t *sizes,
+               unsigned n)
 {
-    uint8_t *p = e->p;
-    E_bytes(e, t->bytes, t->len);
-    if (e->full || e->failed)
-        return;
+    uint8_t buf[SEQ_TPL_MAX];
+    uint64_t sent[SEQ_TPL_FIELDS];
+    struct emit s;
+    emit_init(&s, buf, buf + sizeof buf);
+    for (unsigned i = 0; i < n && i < SEQ_TPL_FIELDS; i++)
+        sent[i] = seq_sentinel(i, sizes[i]);
+    if (n <= SEQ_TPL_FIELDS)
+        build(&s, sent);
+    t->ready = n <= SEQ_TPL_FIELDS && !s.full && !s.failed &&
+               seq_record(t, buf, (size_t)(s.p - buf), sizes, n);
+    t->broken = !t->ready;
+}
+
+void seq_patch(uint8_t *p, const struct seq_tpl *t, const uint64_t *vals)
+{
     for (unsigned i = 0; i < t->n; i++)
         patch_field(p + t->off[i], vals[i], t->size[i]);
 }

@@ -42,11 +42,13 @@ void E_jmp_abs(struct emit *e, const void *fn);
 void E_bytes(struct emit *e, const void *bytes, unsigned n);
 
 /* A fixed run of instructions whose only variable parts are immediates
- * of fixed width (stub prologues): encoded once through E() with
- * sentinel values (seq_tpl_record finds each sentinel's field in the
- * bytes), then copied and patched. A value must take the same form as
- * its sentinel: 32-bit fields any value, 64-bit ones a value outside
- * int32 (movabs). */
+ * of fixed width (stub prologues): `build` emits it through E() with the
+ * values v[0..n). E_seq runs it once with sentinel values, finds each
+ * sentinel's field (sizes[i]: 4 or 8 bytes) in the bytes, and from then
+ * on copies them and patches the values in. A value must take its
+ * sentinel's form: 4-byte fields any value, 8-byte ones a value outside
+ * int32 (movabs); for others, and if the fields cannot be found, `build`
+ * emits the run itself. */
 #define SEQ_TPL_FIELDS 3
 #define SEQ_TPL_MAX 48
 struct seq_tpl {
@@ -55,14 +57,29 @@ struct seq_tpl {
     uint8_t off[SEQ_TPL_FIELDS], size[SEQ_TPL_FIELDS];
     uint8_t bytes[SEQ_TPL_MAX];
 };
-/* The sentinel of field i (size 4 or 8 bytes). */
-uint64_t seq_tpl_sentinel(unsigned i, unsigned size);
-/* Learn t from bytes emitted with seq_tpl_sentinel(i, sizes[i]) in field
- * i; t->broken when a sentinel is missing or not unique. */
-void seq_tpl_record(struct seq_tpl *t, const uint8_t *bytes, size_t len,
-                    const uint8_t *sizes, unsigned n);
-/* Copy t with vals patched in. */
-void seq_tpl_emit(struct emit *e, const struct seq_tpl *t, const uint64_t *vals);
+typedef void (*seq_build_fn)(struct emit *e, const uint64_t *v);
+/* The first use: learn t (t->ready, else t->broken). */
+void seq_learn(struct seq_tpl *t, seq_build_fn build, const uint8_t *sizes,
+               unsigned n);
+void seq_patch(uint8_t *p, const struct seq_tpl *t, const uint64_t *vals);
+
+static inline void E_seq(struct emit *e, struct seq_tpl *t, seq_build_fn build,
+                         const uint8_t *sizes, unsigned n, const uint64_t *vals)
+{
+    if (!t->ready && !t->broken)
+        seq_learn(t, build, sizes, n);
+    bool fits = t->ready;
+    for (unsigned i = 0; i < n && fits; i++)
+        fits = sizes[i] != 8 || (int64_t)vals[i] != (int32_t)vals[i];
+    if (!fits) {
+        build(e, vals);
+        return;
+    }
+    uint8_t *p = e->p;
+    E_bytes(e, t->bytes, t->len);
+    if (!e->full && !e->failed)
+        seq_patch(p, t, vals);
+}
 
 /* Retarget the rel32 that ends at field_end to target. */
 void patch_rel32(uint8_t *field_end, const void *target);

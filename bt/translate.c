@@ -144,29 +144,11 @@ void x_call_helper_end(struct tctx *t, void *fn, uint32_t arg)
 }
 
 /* mov [cpu.eip], target; mov r11, ex; mov [cpu.chain_from], r11: an
- * exit stub's prologue, from a template (seq_tpl) */
-static void exit_movs(struct emit *e, uint32_t target, const struct exit *ex)
+ * exit stub's prologue (an E_seq template) */
+static void build_exit_movs(struct emit *e, const uint64_t *v)
 {
-    static struct seq_tpl tpl;
-    uint64_t p = (uint64_t)(uintptr_t)ex;
-    if (!tpl.ready && !tpl.broken) {
-        uint8_t buf[SEQ_TPL_MAX];
-        struct emit s;
-        emit_init(&s, buf, buf + sizeof buf);
-        E(&s, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32((uint32_t)seq_tpl_sentinel(0, 4)));
-        E(&s, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)seq_tpl_sentinel(1, 8)));
-        E(&s, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(chain_from), 8), R(R11));
-        tpl.broken = true;
-        if (!s.full && !s.failed)
-            seq_tpl_record(&tpl, buf, (size_t)(s.p - buf), (const uint8_t[]){4, 8}, 2);
-    }
-    /* the template's movabs fits a pointer outside int32 */
-    if (tpl.ready && (int64_t)p != (int32_t)p) {
-        seq_tpl_emit(e, &tpl, (const uint64_t[]){target, p});
-        return;
-    }
-    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32(target));
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)p));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(eip), 4), I32((uint32_t)v[0]));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R11), I((int64_t)v[1]));
     E(e, ZYDIS_MNEMONIC_MOV, 2, MC(OFF(chain_from), 8), R(R11));
 }
 
@@ -181,7 +163,9 @@ static void emit_exit_stubs(struct tctx *t)
         ex->patch = t->exits[i].field;
         ex->target_eip = t->exits[i].target;
         ex->stub = e->p;
-        exit_movs(e, ex->target_eip, ex);
+        static struct seq_tpl tpl;
+        E_seq(e, &tpl, build_exit_movs, (const uint8_t[]){4, 8}, 2,
+              (const uint64_t[]){ex->target_eip, (uint64_t)(uintptr_t)ex});
         E_jmp_abs(e, t->bt->rt.exit_chain);
         if (!e->full && !e->failed)
             patch_rel32(ex->patch, ex->stub);

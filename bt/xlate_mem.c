@@ -314,30 +314,17 @@ void x_probe_end(struct tctx *t)
     t->force_probe = false;
 }
 
-/* mov r9d, acc; mov ecx, eip (n = 2), or mov r9d, next (n = 1): the
- * prologues of a miss path, from templates (seq_tpl). */
-static void stub_movs(struct emit *e, unsigned n, uint32_t r9d, uint32_t ecx)
+/* The prologues of a miss path (E_seq templates): mov r9d, acc; mov ecx,
+ * eip before the slow path, mov r9d, next before the post. */
+static void build_slow_call(struct emit *e, const uint64_t *v)
 {
-    static struct seq_tpl tpl[3];
-    struct seq_tpl *tp = &tpl[n];
-    if (!tp->ready && !tp->broken) {
-        uint8_t buf[SEQ_TPL_MAX];
-        struct emit s;
-        emit_init(&s, buf, buf + sizeof buf);
-        E(&s, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32((uint32_t)seq_tpl_sentinel(0, 4)));
-        if (n == 2)
-            E(&s, ZYDIS_MNEMONIC_MOV, 2, R(ECX), I32((uint32_t)seq_tpl_sentinel(1, 4)));
-        tp->broken = true;
-        if (!s.full && !s.failed)
-            seq_tpl_record(tp, buf, (size_t)(s.p - buf), (const uint8_t[]){4, 4}, n);
-    }
-    if (tp->ready) {
-        seq_tpl_emit(e, tp, (const uint64_t[]){r9d, ecx});
-        return;
-    }
-    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(r9d));
-    if (n == 2)
-        E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), I32(ecx));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32((uint32_t)v[0]));
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), I32((uint32_t)v[1]));
+}
+
+static void build_post_call(struct emit *e, const uint64_t *v)
+{
+    E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32((uint32_t)v[0]));
 }
 
 void x_emit_slow_stubs(struct tctx *t)
@@ -350,11 +337,14 @@ void x_emit_slow_stubs(struct tctx *t)
         s->stub_addr = e->p;
         if (s->miss_field)
             patch_rel32(s->miss_field, e->p);
-        stub_movs(e, 2, s->acc, s->eip);
+        static struct seq_tpl slow_tpl, post_tpl;
+        E_seq(e, &slow_tpl, build_slow_call, (const uint8_t[]){4, 4}, 2,
+              (const uint64_t[]){s->acc, s->eip});
         E_call_abs(e, t->bt->rt.mem_slow);
         E_bytes(e, s->core, s->core_len);
         if (s->acc & ACC_WRITE) {
-            stub_movs(e, 1, s->next_eip, 0);
+            E_seq(e, &post_tpl, build_post_call, (const uint8_t[]){4}, 1,
+                  (const uint64_t[]){s->next_eip});
             E_call_abs(e, t->bt->rt.mem_post);
         }
         E_branch(e, ZYDIS_MNEMONIC_JMP, s->back, ZYDIS_BRANCH_WIDTH_32);
