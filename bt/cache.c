@@ -342,24 +342,26 @@ void bt_invalidate_phys(struct bt *bt, uint32_t gpa, uint32_t len)
  * fused runs, regions and monitor writers check or refuse it), so its
  * pages stay writable: thousands of mprotect calls fewer over a Linux
  * boot, and guest RAM keeps its huge pages around the kernel's text. */
+static void protect_code_pages(struct bt *bt, bool protect)
+{
+    for (uint32_t pg = 0; pg < bt->n_pages; pg++)
+        if (bt->page_has_code[pg])
+            code_page_protect(bt, pg << 12, protect);
+}
+
 void cache_code_wp_sync(struct bt *bt)
 {
-    const struct cpu *cpu = bt->cpu;
-    bool want = cpu && cpu->ram_direct && !(cpu->cr0 & CR0_PG);
+    bool want = code_wp_wanted(bt->cpu);
     if (want == bt->code_wp)
         return;
     bt->code_wp = want;
-    for (uint32_t pg = 0; pg < bt->n_pages; pg++)
-        if (bt->page_has_code[pg])
-            code_page_protect(bt, pg << 12, want);
+    protect_code_pages(bt, want);
 }
 
 void cache_flush(struct bt *bt)
 {
     if (bt->code_wp)
-        for (uint32_t pg = 0; pg < bt->n_pages; pg++)
-            if (bt->page_has_code[pg])
-                code_page_protect(bt, pg << 12, false);
+        protect_code_pages(bt, false);
     bt->n_sites = 0;
     bt->n_blocks = 0;
     memset(bt->hash, 0, bt->hash_size * sizeof *bt->hash);

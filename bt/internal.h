@@ -275,6 +275,11 @@ void cache_flush(struct bt *bt);
  * guest runs with paging off (bt->code_wp); called where paging may have
  * been switched (TLB flush, dispatch). */
 void cache_code_wp_sync(struct bt *bt);
+/* Whether they should be now: translated code stores to RAM directly. */
+static inline bool code_wp_wanted(const struct cpu *cpu)
+{
+    return cpu && cpu->ram_direct && !(cpu->cr0 & CR0_PG);
+}
 bool cache_page_has_code(struct bt *bt, uint32_t phys);
 void cache_jc_init(struct cpu *cpu);
 void cache_jc_clear(struct cpu *cpu);

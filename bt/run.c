@@ -193,7 +193,7 @@ static struct block *find_block_mode(struct bt *bt, struct cpu *cpu,
     uint32_t eip = cpu->eip;
     uint32_t phys = code_phys(cpu, eip);
     bt->stats.dispatch_lookups++;
-    if (bt->code_wp != (cpu->ram_direct && !(cpu->cr0 & CR0_PG)))
+    if (bt->code_wp != code_wp_wanted(cpu))
         cache_code_wp_sync(bt); /* CR0 set without a flush (reset) */
     struct block *b = cache_lookup(bt, eip, phys, mode);
     if (b)
