@@ -56,7 +56,7 @@ void x_exit_indirect(struct tctx *t)
     E(e, ZYDIS_MNEMONIC_JMP, 1, M(R15, R11, 8, OFF(jc[t->user].code), 8));
 }
 
-static ZydisMnemonic invert_jcc(ZydisMnemonic m)
+ZydisMnemonic x_invert_jcc(ZydisMnemonic m)
 {
     switch (m) {
     case ZYDIS_MNEMONIC_JB: return ZYDIS_MNEMONIC_JNB;
@@ -88,7 +88,7 @@ void x_exit_direct(struct tctx *t, ZydisMnemonic m, uint32_t target)
     if ((t->mode & MODE_PAGING) && (target >> 12) != (t->b->eip >> 12)) {
         uint8_t *skip = NULL;
         if (m != ZYDIS_MNEMONIC_JMP)
-            skip = E_branch(e, invert_jcc(m), e->p, ZYDIS_BRANCH_WIDTH_8);
+            skip = E_branch(e, x_invert_jcc(m), e->p, ZYDIS_BRANCH_WIDTH_8);
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R9D), I32(target));
         x_exit_indirect(t);
         if (skip)
@@ -100,7 +100,7 @@ void x_exit_direct(struct tctx *t, ZydisMnemonic m, uint32_t target)
          * flag-free run check, as at the block's entry */
         uint8_t *skip = NULL;
         if (m != ZYDIS_MNEMONIC_JMP)
-            skip = E_branch(e, invert_jcc(m), e->p, ZYDIS_BRANCH_WIDTH_8);
+            skip = E_branch(e, x_invert_jcc(m), e->p, ZYDIS_BRANCH_WIDTH_8);
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(ECX), MC(OFF(run), 4));
         uint8_t *stop = E_branch(e, ZYDIS_MNEMONIC_JRCXZ, e->p, ZYDIS_BRANCH_WIDTH_8);
         E_branch(e, ZYDIS_MNEMONIC_JMP, t->loop_body, ZYDIS_BRANCH_WIDTH_32);

@@ -163,6 +163,8 @@ void x_absorb_following(struct tctx *t, const uint8_t *buf, uint32_t len,
 /* The same for the len bytes after the current instruction, whole
  * instructions decoded into t->ahead (x_fill_ahead). */
 void x_absorb_ahead(struct tctx *t, uint32_t len);
+/* The opposite condition of Jcc m; ZYDIS_MNEMONIC_INVALID if m is no Jcc. */
+ZydisMnemonic x_invert_jcc(ZydisMnemonic m);
 /* Direct jump (or jcc) to a guest EIP: a chainable exit. */
 void x_exit_direct(struct tctx *t, ZydisMnemonic jmp_or_jcc, uint32_t target);
 /* Indirect jump to the guest EIP in r9d through the branch cache. */

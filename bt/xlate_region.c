@@ -120,21 +120,10 @@ static bool self_loop(const struct tctx *t, const struct span *s)
     if (!j || t->in->eip != t->b->eip || j->d.operand_width != 32 ||
         j->ops[0].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
         return false;
-    switch (j->d.mnemonic) {
-    case ZYDIS_MNEMONIC_JMP:
-        if (j->d.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
-            return false;
-        break;
-    case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_JBE:
-    case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL:
-    case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_JNLE: case ZYDIS_MNEMONIC_JO:
-    case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
-    case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JZ:
-    case ZYDIS_MNEMONIC_JNZ:
-        break;
-    default:
+    bool jmp = j->d.mnemonic == ZYDIS_MNEMONIC_JMP &&
+               j->d.meta.branch_type != ZYDIS_BRANCH_TYPE_FAR;
+    if (!jmp && x_invert_jcc(j->d.mnemonic) == ZYDIS_MNEMONIC_INVALID)
         return false;
-    }
     return j->eip + j->len + (uint32_t)j->ops[0].imm.value.s == t->b->eip;
 }
 
