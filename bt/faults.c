@@ -127,7 +127,7 @@ struct cpu *bt_cpu_alloc(uint32_t ram_size)
     _Static_assert(sizeof(struct cpu) < BT_RAM_OFFSET, "struct cpu too big");
     /* cpu, then 4 GiB of guest-physical space, then a guard for accesses
      * that straddle the top */
-    size_t total = (size_t)BT_RAM_OFFSET + (4ull << 30) + (1u << 16);
+    size_t total = (size_t)BT_RAM_OFFSET + (4ull << 30) + BT_GUARD_SIZE;
     uint8_t *base = map_aligned(total, PROT_NONE, MAP_NORESERVE);
     if (!base)
         return NULL;
@@ -153,5 +153,5 @@ struct cpu *bt_cpu_alloc(uint32_t ram_size)
 void bt_cpu_free(struct cpu *cpu)
 {
     if (cpu && cpu->ram_direct)
-        munmap(cpu, (size_t)BT_RAM_OFFSET + (4ull << 30) + (1u << 16));
+        munmap(cpu, (size_t)BT_RAM_OFFSET + (4ull << 30) + BT_GUARD_SIZE);
 }

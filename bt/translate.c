@@ -341,7 +341,8 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     t->pending_probe = -1;
     t->ended = false;
     t->direct = (mode & MODE_DIRECT) != 0;
-    t->cur_direct = t->force_probe = false;
+    t->cur_direct = t->force_probe = t->cur_fold = false;
+    t->fold_lea = NULL;
     t->sreg_last_next = 0;
     t->region_base = t->noscan_base = -1;
     t->n_ahead = 0;

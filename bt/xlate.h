@@ -31,6 +31,12 @@ struct slow_stub {
     uint32_t eip, next_eip;
     bool direct;          /* no inline probe: a fault site instead */
     uint8_t *stub_addr;
+    /* a direct access folded into [r15 + reg + disp] (x_probe): the stub
+     * computes r10d itself and runs `alt`, the core addressed by r10 */
+    ZydisRegister fold_reg32;
+    int32_t fold_disp;
+    uint8_t alt_len;
+    uint8_t alt[48];
 };
 
 /* A direct exit whose stub is emitted after the block body. */
@@ -57,6 +63,13 @@ struct tctx {
     bool direct;          /* block uses direct addressing (MODE_DIRECT) */
     bool cur_direct;      /* the pending access is direct */
     bool force_probe;     /* next access must use the TLB probe */
+    /* x_ea's last address was [reg + disp] in a flat segment: the lea at
+     * fold_lea..fold_end, if nothing follows it, can fold into a direct
+     * access (x_probe, cur_fold) */
+    uint8_t *fold_lea, *fold_end;
+    ZydisRegister fold_reg32;
+    int32_t fold_disp;
+    bool cur_fold;
     unsigned seg_check_size; /* size of the access whose limit is checked */
     /* the last MOV Sreg, r32/r16 done inline (xlate_seg.c): segment, the
      * guest register, and the EIP after it (0: none) */

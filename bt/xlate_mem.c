@@ -131,6 +131,7 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
     ZydisRegister hb = base != NOREG ? ea_reg32(base) : NOREG;
     ZydisRegister hi = index != NOREG ? ea_reg32(index) : NOREG;
     disp = (int32_t)(uint32_t)disp;
+    uint8_t *start = e->p;
     if (hb == NOREG && hi == NOREG) {
         E(e, ZYDIS_MNEMONIC_MOV, 2, R(R10D), I32((uint32_t)disp));
     } else if (hi == NOREG && disp == 0) {
@@ -140,9 +141,17 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
         E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D),
           M(hb, hi, op->mem.scale ? op->mem.scale : 1, disp, 4));
     }
+    uint8_t *end = e->p;
     if (t->in->d.address_width == 16)
         E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R10D), R(ZYDIS_REGISTER_R10W));
     add_seg_base(t, op->mem.segment);
+    /* [reg + small disp] and nothing added after: x_probe may fold it */
+    bool foldable = hb != NOREG && hi == NOREG && disp >= 0 &&
+                    disp < BT_FOLD_MAX && e->p == end;
+    t->fold_lea = foldable ? start : NULL;
+    t->fold_end = end;
+    t->fold_reg32 = hb;
+    t->fold_disp = (int32_t)disp;
 }
 
 void x_stack_ea_size(struct tctx *t, int32_t disp, unsigned size)
@@ -165,6 +174,10 @@ eop x_mem_disp(struct tctx *t, unsigned size, int32_t disp)
 {
     if (t->cur_region)
         return M(R8, NOREG, 0, (int64_t)t->region_disp + disp, (uint16_t)size);
+    if (t->cur_fold)
+        return M(R15, ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+                                                       t->fold_reg32),
+                 1, (int64_t)BT_RAM_OFFSET + t->fold_disp + disp, (uint16_t)size);
     if (t->cur_direct)
         return M(R15, R10, 1, (int64_t)BT_RAM_OFFSET + disp, (uint16_t)size);
     return M(R10, NOREG, 0, disp, (uint16_t)size);
@@ -188,6 +201,8 @@ static void add_stub(struct tctx *t, uint8_t *miss, unsigned size, unsigned acc)
     s->eip = t->in->eip;
     s->next_eip = t->next_eip;
     s->direct = miss == NULL;
+    s->fold_reg32 = NOREG;
+    s->alt_len = 0;
     t->pending_probe = t->n_stubs++;
 }
 
@@ -267,12 +282,24 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
           M(guest_host64[t->region_base], NOREG, 0,
             (int64_t)t->region_lo + t->region_disp, 4));
     }
+    uint8_t *fold = t->fold_lea;
+    t->fold_lea = NULL;
     if (t->direct && !t->force_probe && !(t->mode & MODE_DEBUG)) {
         /* paging off: [r15 + linear + BT_RAM_OFFSET] is the guest byte;
          * beyond RAM or on write-protected code the access faults and
          * resumes at its slow path */
         t->cur_direct = true;
         add_stub(t, NULL, size, acc | ACC_DIRECT);
+        if (fold && t->fold_end == e->p && size < BT_FOLD_MAX) {
+            /* [r15 + reg + disp + BT_RAM_OFFSET] instead of lea + access:
+             * the guest register's upper half is zero, so only a sum that
+             * wraps 4 GiB differs, and it lands in the guard */
+            e->p = fold;
+            t->cur_fold = true;
+            t->stubs[t->pending_probe].core = e->p;
+            t->stubs[t->pending_probe].fold_reg32 = t->fold_reg32;
+            t->stubs[t->pending_probe].fold_disp = t->fold_disp;
+        }
         return;
     }
     t->cur_direct = false;
@@ -299,6 +326,91 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
     add_stub(t, miss, size, acc);
 }
 
+/* The folded core (p .. end) with [r15 + reg + D] addressed by r10
+ * instead, [r15 + r10 + D - disp], encoded into out. Returns its length;
+ * 0 when `strict` and a folded access follows a write of reg in the core
+ * (a copy run after the fault would see the new value); -1 when the core
+ * cannot be re-encoded (or needs more than cap bytes). */
+static int unfold_core(const uint8_t *p, const uint8_t *end, ZydisRegister reg64,
+                       int32_t disp, uint8_t *out, size_t cap, bool strict)
+{
+    static ZydisDecoder dec;
+    static bool ready;
+    if (!ready) {
+        ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+        ready = true;
+    }
+    struct emit o;
+    emit_init(&o, out, out + cap);
+    bool written = false;
+    while (p < end) {
+        ZydisDecodedInstruction d;
+        ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+        ZydisEncoderRequest req;
+        if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec, p, (size_t)(end - p), &d, ops)) ||
+            (d.attributes & ZYDIS_ATTRIB_IS_RELATIVE) ||
+            ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(
+                &d, ops, d.operand_count_visible, &req)))
+            return -1;
+        bool uses = false;
+        for (unsigned i = 0; i < req.operand_count; i++) {
+            ZydisEncoderOperand *m = &req.operands[i];
+            if (m->type == ZYDIS_OPERAND_TYPE_MEMORY && m->mem.base == R15 &&
+                m->mem.index == reg64 && m->mem.scale == 1) {
+                m->mem.index = R10;
+                m->mem.displacement -= disp;
+                uses = true;
+            }
+        }
+        if (strict && uses && written)
+            return 0;
+        for (unsigned i = 0; i < d.operand_count; i++)
+            if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+                ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+                                                 ops[i].reg.value) == reg64)
+                written = true;
+        E_req(&o, &req);
+        if (o.failed || o.full)
+            return -1;
+        p += d.length;
+    }
+    return (int)(o.p - out);
+}
+
+/* A folded access's miss path runs the core addressed by r10: a copy
+ * kept for the stub (alt); where a copy cannot do (the core writes the
+ * register before a later folded access, or the copy is long), the core
+ * itself goes back to lea + r10. */
+static void finish_fold(struct tctx *t, struct slow_stub *s)
+{
+    struct emit *e = &t->e;
+    t->cur_fold = false;
+    if (e->full || e->failed)
+        return;
+    ZydisRegister reg64 = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+                                                          s->fold_reg32);
+    uint8_t buf[128];
+    int n = unfold_core(s->core, e->p, reg64, s->fold_disp, buf, sizeof buf, true);
+    if (n > 0 && (size_t)n <= sizeof s->alt) {
+        memcpy(s->alt, buf, (size_t)n);
+        s->alt_len = (uint8_t)n;
+        return;
+    }
+    if (n >= 0)
+        n = unfold_core(s->core, e->p, reg64, s->fold_disp, buf, sizeof buf, false);
+    if (n <= 0) {
+        e->failed = true;
+        snprintf(e->failed_what, sizeof e->failed_what, "cannot unfold a direct access");
+        return;
+    }
+    e->p = s->core;
+    E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(s->fold_reg32, NOREG, 0, s->fold_disp, 4));
+    s->core = e->p;
+    E_bytes(e, buf, (unsigned)n);
+    s->fold_reg32 = NOREG;
+}
+
 void x_probe_end(struct tctx *t)
 {
     if (t->cur_region) {
@@ -307,6 +419,8 @@ void x_probe_end(struct tctx *t)
         return;
     }
     struct slow_stub *s = &t->stubs[t->pending_probe];
+    if (t->cur_fold)
+        finish_fold(t, s);
     s->core_len = (unsigned)(t->e.p - s->core);
     s->back = t->e.p;
     t->pending_probe = -1;
@@ -337,11 +451,16 @@ void x_emit_slow_stubs(struct tctx *t)
         s->stub_addr = e->p;
         if (s->miss_field)
             patch_rel32(s->miss_field, e->p);
+        if (s->fold_reg32 != NOREG) /* the address the access folded */
+            E(e, ZYDIS_MNEMONIC_LEA, 2, R(R10D), M(s->fold_reg32, NOREG, 0, s->fold_disp, 4));
         static struct seq_tpl slow_tpl, post_tpl;
         E_seq(e, &slow_tpl, build_slow_call, (const uint8_t[]){4, 4}, 2,
               (const uint64_t[]){s->acc, s->eip});
         E_call_abs(e, t->bt->rt.mem_slow);
-        E_bytes(e, s->core, s->core_len);
+        if (s->fold_reg32 != NOREG)
+            E_bytes(e, s->alt, s->alt_len);
+        else
+            E_bytes(e, s->core, s->core_len);
         if (s->acc & ACC_WRITE) {
             E_seq(e, &post_tpl, build_post_call, (const uint8_t[]){4}, 1,
                   (const uint64_t[]){s->next_eip});

@@ -30,6 +30,7 @@ const struct group diff_groups[] = {
     {"string", 16, G_SEQ | G_BODY | G_NEUTRAL, tpl_string},
     {"frame", 12, G_SEQ | G_BODY | G_NEUTRAL, tpl_frame},
     {"frame loop", 6, G_SEQ | G_NEUTRAL, tpl_frame_loop},
+    {"wrapped address", 3, G_SEQ | G_BODY | G_NEUTRAL, tpl_wrap},
     {"push/pop", 8, G_SEQ | G_BODY, tpl_push_pop},
     {"pusha/popa", 2, G_SEQ | G_BODY, tpl_pusha_popa},
     {"pushf/popf", 4, G_SEQ | G_BODY, tpl_pushf_popf},

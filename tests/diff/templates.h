@@ -76,6 +76,7 @@ void tpl_bswap(struct gen *g);
 void tpl_cmov(struct gen *g);
 void tpl_frame(struct gen *g);
 void tpl_frame_loop(struct gen *g);
+void tpl_wrap(struct gen *g);
 void tpl_setcc(struct gen *g);
 void tpl_convert(struct gen *g);
 void tpl_flag_ops(struct gen *g);

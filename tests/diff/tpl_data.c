@@ -569,3 +569,41 @@ void tpl_frame_loop(struct gen *g)
         reg_written(g, b);
     flags_set(g, FL_ARITH, 0);
 }
+
+/* [base + disp] whose 32-bit sum wraps past 4 GiB into DATA: with paging
+ * off tpvm folds such an address (0 <= disp < BT_FOLD_MAX) into the
+ * access, where the 64-bit sum lands in the guard above guest memory and
+ * the slow path wraps it (bt/xlate_mem.c). Loads, stores, read-modify-
+ * write, a load into the base itself and xchg, which writes both. */
+void tpl_wrap(struct gen *g)
+{
+    int size = rand_size(g);
+    uint32_t ea = pick_ea(g, size, 0);
+    int32_t disp = (int32_t)(ea + 1 + rnd(g, BT_FOLD_MAX - 16 - ea));
+    int b = pick_reg(g, 4, 0);
+    reg_want_exact(g, b, ea - (uint32_t)disp);
+    ZydisEncoderOperand m = op_frame(b, disp, size);
+    int r = pick_reg(g, size, BIT(b));
+    switch (rnd(g, 5)) {
+    case 0:
+        E(g, MOV, 0, op_r(size, r), m);
+        reg_written(g, full_reg(size, r));
+        break;
+    case 1:
+        E(g, MOV, 0, m, op_r(size, pick_src(g)));
+        break;
+    case 2:
+        flags_need(g, FL_ARITH);
+        E(g, ADC, 0, m, op_r(size, r));
+        effect(g, MN(ADC));
+        break;
+    case 3:
+        E(g, MOV, 0, op_r(4, b), op_frame(b, disp, 4));
+        reg_written(g, b);
+        break;
+    default:
+        E(g, XCHG, 0, m, op_r(size, r));
+        reg_written(g, full_reg(size, r));
+        break;
+    }
+}
