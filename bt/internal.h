@@ -100,6 +100,7 @@ struct bt {
 
     /* blocks */
     struct block *blocks;
+    size_t blocks_bytes;   /* its mapping (huge-page aligned) */
     size_t n_blocks, max_blocks;
     struct block **hash;
     size_t hash_size;

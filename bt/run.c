@@ -3,6 +3,7 @@
  * branch cache, or return to the monitor. Exceptions and other exits
  * raised from C leave through one longjmp to here. */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <x86intrin.h>
 #include <string.h>
 #include <time.h>
@@ -55,7 +56,8 @@ void bt_destroy(struct bt *bt)
     prefault_stop(bt);
     free(bt->as_slots);
     free(bt->sites);
-    free(bt->blocks);
+    if (bt->blocks)
+        munmap(bt->blocks, bt->blocks_bytes);
     free(bt->hash);
     free(bt->page_blocks);
     free(bt->page_has_code);
