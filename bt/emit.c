@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include "bt/internal.h"
 
 /* A Linux boot uses ~4000 keys; ways keep two hot keys that share a
  * bucket from evicting each other on every block. */
@@ -58,9 +61,15 @@ struct memo_entry {
 /* The memo is a pure cache of encoder output, identical for every
  * translator instance, so one process-wide table is correct. Hashes
  * sit apart from entries so probing a bucket touches one line. */
-static uint64_t memo_hash[1u << MEMO_BITS][MEMO_WAYS]; /* 0: empty way */
-static uint8_t memo_victim[1u << MEMO_BITS]; /* way to replace when full */
-static struct memo_entry memo[1u << MEMO_BITS][MEMO_WAYS];
+struct memo_table {
+    uint64_t hash[1u << MEMO_BITS][MEMO_WAYS]; /* 0: empty way */
+    uint8_t victim[1u << MEMO_BITS]; /* way to replace when full */
+    struct memo_entry e[1u << MEMO_BITS][MEMO_WAYS];
+};
+static struct memo_table *memo_tab;
+#define memo_hash (memo_tab->hash)
+#define memo_victim (memo_tab->victim)
+#define memo (memo_tab->e)
 _Static_assert(offsetof(struct memo_entry, key) + 5 * sizeof(uint64_t) <= 64,
                "a 5-word key's entry spans two cache lines");
 
@@ -90,8 +99,26 @@ eop MC(int64_t off, uint16_t size)
     return M(ZYDIS_REGISTER_R15, ZYDIS_REGISTER_NONE, 0, off, size);
 }
 
+/* On huge pages: ~4,000 keys of a Linux boot spread over 2 MiB of
+ * entries, a host TLB miss per lookup with 4 KiB pages. */
+static void memo_alloc(void)
+{
+    memo_tab = map_aligned(sizeof *memo_tab, PROT_READ | PROT_WRITE, 0);
+    if (memo_tab) {
+        madvise(memo_tab, sizeof *memo_tab, MADV_HUGEPAGE);
+        return;
+    }
+    memo_tab = calloc(1, sizeof *memo_tab);
+    if (!memo_tab) {
+        fprintf(stderr, "tpvm: out of memory for the encoder memo\n");
+        exit(6);
+    }
+}
+
 void emit_init(struct emit *e, uint8_t *p, uint8_t *end)
 {
+    if (!memo_tab)
+        memo_alloc();
     memset(e, 0, sizeof *e);
     e->start = e->p = p;
     e->end = end;
