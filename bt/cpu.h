@@ -82,9 +82,10 @@ enum {
  * code then addresses guest memory as [r15 + linear + BT_RAM_OFFSET]. */
 #define BT_RAM_OFFSET (8u << 20)
 /* The reservation goes on this far past 4 GiB, inaccessible: an access
- * [reg + disp] with 0 <= disp < BT_FOLD_MAX (plus its size) computed in
- * 64 bits lands there when the guest's 32-bit sum wraps, and faults to
- * its slow path like an access beyond RAM. */
+ * [reg + disp] with |disp| < BT_FOLD_MAX computed in 64 bits lands there
+ * when the guest's 32-bit sum wraps past 4 GiB, or (disp < 0) below guest
+ * address 0, between the struct cpu and BT_RAM_OFFSET (inaccessible too),
+ * and faults to its slow path like an access beyond RAM. */
 #define BT_GUARD_SIZE (1u << 20)
 #define BT_FOLD_MAX (BT_GUARD_SIZE / 2)
 

@@ -125,6 +125,10 @@ void *map_aligned(size_t size, int prot, int flags)
 struct cpu *bt_cpu_alloc(uint32_t ram_size)
 {
     _Static_assert(sizeof(struct cpu) < BT_RAM_OFFSET, "struct cpu too big");
+    /* a folded access below guest address 0 must land past the struct */
+    _Static_assert(((sizeof(struct cpu) + 0xfff) & ~(size_t)0xfff) + BT_FOLD_MAX + 16 <=
+                       BT_RAM_OFFSET,
+                   "no inaccessible gap under guest memory for folded accesses");
     /* cpu, then 4 GiB of guest-physical space, then a guard for accesses
      * that straddle the top */
     size_t total = (size_t)BT_RAM_OFFSET + (4ull << 30) + BT_GUARD_SIZE;

@@ -146,7 +146,7 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
         E(e, ZYDIS_MNEMONIC_MOVZX, 2, R(R10D), R(ZYDIS_REGISTER_R10W));
     add_seg_base(t, op->mem.segment);
     /* [reg + small disp] and nothing added after: x_probe may fold it */
-    bool foldable = hb != NOREG && hi == NOREG && disp >= 0 &&
+    bool foldable = hb != NOREG && hi == NOREG && disp > -(int64_t)BT_FOLD_MAX &&
                     disp < BT_FOLD_MAX && e->p == end;
     t->fold_lea = foldable ? start : NULL;
     t->fold_end = end;
