@@ -121,6 +121,7 @@ void x_ea(struct tctx *t, const ZydisDecodedOperand *op, int32_t esp_adjust)
 {
     struct emit *e = &t->e;
     t->seg_check_size = op->size ? op->size / 8 : 1;
+    t->fold_lea = NULL;
     if (x_region_ea(t, op))
         return; /* r8 is the region's pointer */
     ZydisRegister base = op->mem.base, index = op->mem.index;
@@ -290,10 +291,10 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
          * resumes at its slow path */
         t->cur_direct = true;
         add_stub(t, NULL, size, acc | ACC_DIRECT);
-        if (fold && t->fold_end == e->p && size < BT_FOLD_MAX) {
+        if (fold && !e->failed && t->fold_end == e->p && size < BT_FOLD_MAX) {
             /* [r15 + reg + disp + BT_RAM_OFFSET] instead of lea + access:
              * the guest register's upper half is zero, so only a sum that
-             * wraps 4 GiB differs, and it lands in the guard */
+             * wraps (past 4 GiB, below 0) differs, and lands in a guard */
             e->p = fold;
             t->cur_fold = true;
             t->stubs[t->pending_probe].core = e->p;
