@@ -441,7 +441,10 @@ struct block *translate_block(struct bt *bt, uint32_t eip, uint32_t phys,
     b->guest_len = pc - eip;
     b->n_insns = n;
     b->code_len = (uint32_t)(e->p - b->code);
-    bt->cache_ptr = (uint8_t *)(((uintptr_t)e->p + 15) & ~(uintptr_t)15);
+    /* the next block on a cache line of its own: where a hot loop lands
+     * in the line moved the compute kernels' sieve by 20% (the same host
+     * code 16 bytes further) */
+    bt->cache_ptr = (uint8_t *)(((uintptr_t)e->p + 63) & ~(uintptr_t)63);
     prefault_reached(bt, PREFAULT_CODE, bt->cache_ptr);
     prefault_reached(bt, PREFAULT_BLOCKS, b + 1);
     bt->stats.blocks_translated++;
