@@ -32,7 +32,7 @@ ratios and tpvm's counters; results go to a new folder.
   --launches K      launches (new processes) per compute and mini-OS run,
                     each RESULT the fewest cycles of any (default 3, or
                     \$BENCH_LAUNCHES; perf/README.md says why)
-  --linux-runs N    runs per path for Linux (default 3, or \$BENCH_LINUX_RUNS)
+  --linux-runs N    runs per path for Linux (default 5, or \$BENCH_LINUX_RUNS)
   --only LIST       comma-separated workloads (compute, minios, linux) and/or
                     paths (native, qemu, tpvm-bt, tpvm-pv; tpvm = both) to run
   --skip LIST       the same, to leave out (e.g. --skip linux)
@@ -1003,7 +1003,7 @@ snapshot() {
 # edit of this file during a bench must not change what the bench does.
 main() {
     runs=${BENCH_RUNS:-5}
-    linux_runs=${BENCH_LINUX_RUNS:-3}
+    linux_runs=${BENCH_LINUX_RUNS:-5}
     launches=${BENCH_LAUNCHES:-3}
     out=""
     callgrind=0
