@@ -81,8 +81,8 @@ static void *prefault_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&p->lock);
-        /* madvise wants a page boundary; the block array comes from
-         * calloc, a header's length past one */
+        /* madvise wants a page boundary; where the writer got to (the
+         * next block, the cache pointer) need not be one */
         uint8_t *page = (uint8_t *)((uintptr_t)from & ~(uintptr_t)0xfff);
         uint8_t *end = from + len;
         int r = 0;
