@@ -291,7 +291,7 @@ static struct memo_entry *store(uint64_t h, unsigned space, const uint64_t *w,
     return m;
 }
 
-static const ZydisDecoder *decoder64(void)
+const ZydisDecoder *emit_decoder64(void)
 {
     static ZydisDecoder d;
     static bool ready;
@@ -300,6 +300,15 @@ static const ZydisDecoder *decoder64(void)
         ready = true;
     }
     return &d;
+}
+
+bool emit_position_free(const ZydisDecodedInstruction *d)
+{
+    return !(d->attributes & ZYDIS_ATTRIB_IS_RELATIVE) &&
+           d->meta.category != ZYDIS_CATEGORY_CALL &&
+           d->meta.category != ZYDIS_CATEGORY_UNCOND_BR &&
+           d->meta.category != ZYDIS_CATEGORY_COND_BR &&
+           d->meta.category != ZYDIS_CATEGORY_RET;
 }
 
 /* Find each value's field in bytes Zydis produced for k; false when the
@@ -312,7 +321,7 @@ static bool find_fields(const struct key *k, const uint8_t *buf, size_t len,
     if (!k->templ_ok)
         return false;
     ZydisDecodedInstruction d;
-    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(decoder64(), NULL, buf, len, &d)) ||
+    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(emit_decoder64(), NULL, buf, len, &d)) ||
         d.length != len || d.raw.imm[1].size != 0)
         return false;
     /* EVEX compresses disp8 by a scale the class does not capture. */
@@ -534,7 +543,7 @@ static bool branch_template(ZydisMnemonic m, ZydisBranchWidth w, struct branch_t
         return false;
     ZydisDecodedInstruction d;
     unsigned size = w == ZYDIS_BRANCH_WIDTH_8 ? 1 : 4;
-    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(decoder64(), NULL, buf, len, &d)) ||
+    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(emit_decoder64(), NULL, buf, len, &d)) ||
         d.length != len || !d.raw.imm[0].is_relative || d.raw.imm[0].size != size * 8 ||
         d.raw.imm[0].offset + size != len || d.raw.imm[1].size != 0)
         return false;

@@ -85,4 +85,11 @@ static inline void E_seq(struct emit *e, struct seq_tpl *t, seq_build_fn build,
 void patch_rel32(uint8_t *field_end, const void *target);
 void patch_rel8(uint8_t *field_end, const void *target);
 
+/* A decoder of host (x86-64) code, shared: translated code read back. */
+const ZydisDecoder *emit_decoder64(void);
+/* Whether a host instruction runs the same from a copy elsewhere (the
+ * slow paths replay copies of access code): no branch, call, return or
+ * RIP-relative operand. */
+bool emit_position_free(const ZydisDecodedInstruction *d);
+
 #endif

@@ -331,16 +331,11 @@ void x_probe(struct tctx *t, unsigned size, unsigned acc)
  * instead, [r15 + r10 + D - disp], encoded into out. Returns its length;
  * 0 when `strict` and a folded access follows a write of reg in the core
  * (a copy run after the fault would see the new value); -1 when the core
- * cannot be re-encoded (or needs more than cap bytes). */
+ * cannot be re-encoded or moved (emit_position_free), or needs more than
+ * cap bytes. */
 static int unfold_core(const uint8_t *p, const uint8_t *end, ZydisRegister reg64,
                        int32_t disp, uint8_t *out, size_t cap, bool strict)
 {
-    static ZydisDecoder dec;
-    static bool ready;
-    if (!ready) {
-        ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-        ready = true;
-    }
     struct emit o;
     emit_init(&o, out, out + cap);
     bool written = false;
@@ -348,8 +343,9 @@ static int unfold_core(const uint8_t *p, const uint8_t *end, ZydisRegister reg64
         ZydisDecodedInstruction d;
         ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
         ZydisEncoderRequest req;
-        if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec, p, (size_t)(end - p), &d, ops)) ||
-            (d.attributes & ZYDIS_ATTRIB_IS_RELATIVE) ||
+        if (ZYAN_FAILED(ZydisDecoderDecodeFull(emit_decoder64(), p, (size_t)(end - p),
+                                               &d, ops)) ||
+            !emit_position_free(&d) ||
             ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(
                 &d, ops, d.operand_count_visible, &req)))
             return -1;

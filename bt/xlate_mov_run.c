@@ -192,17 +192,11 @@ static unsigned scan_run(struct tctx *t, struct mov_op *ops, ZydisRegister *base
  * anything position-dependent (a branch, a call, a RIP-relative operand). */
 static bool straight_line(const uint8_t *p, const uint8_t *end)
 {
-    ZydisDecoder dec;
-    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     while (p < end) {
         ZydisDecodedInstruction d;
-        if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&dec, NULL, p,
+        if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(emit_decoder64(), NULL, p,
                                                       (size_t)(end - p), &d)) ||
-            (d.attributes & ZYDIS_ATTRIB_IS_RELATIVE) ||
-            d.meta.category == ZYDIS_CATEGORY_CALL ||
-            d.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
-            d.meta.category == ZYDIS_CATEGORY_COND_BR ||
-            d.meta.category == ZYDIS_CATEGORY_RET)
+            !emit_position_free(&d))
             return false;
         p += d.length;
     }
