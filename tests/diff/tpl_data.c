@@ -591,11 +591,13 @@ void tpl_wrap(struct gen *g)
         break;
     case 1:
         E(g, MOV, 0, m, op_r(size, pick_src(g)));
+        g->data_dirty = true;
         break;
     case 2:
         flags_need(g, FL_ARITH);
         E(g, ADC, 0, m, op_r(size, r));
         effect(g, MN(ADC));
+        g->data_dirty = true;
         break;
     case 3:
         E(g, MOV, 0, op_r(4, b), op_frame(b, disp, 4));
@@ -604,6 +606,7 @@ void tpl_wrap(struct gen *g)
     default:
         E(g, XCHG, 0, m, op_r(size, r));
         reg_written(g, full_reg(size, r));
+        g->data_dirty = true;
         break;
     }
 }
